@@ -1,0 +1,66 @@
+"""What a rule is: typed metadata plus one pure function of the snapshot that yields verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stack_auditor.config import AuditConfig
+from stack_auditor.model import EMPTY, Outcome, Resource, Severity, Side, StackSnapshot, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """A catalog row (shared/spec/rule-catalog.md) as a typed value."""
+
+    id: str
+    title: str  # the compliant state, e.g. "DynamoDB tables have point-in-time recovery"
+    severity: Severity
+    family: str  # catalog section, e.g. "IAM"
+    subject_types: tuple[str, ...]  # CloudFormation types it reports on; ("*",) for any
+    sides: frozenset[Side]
+    risk: str  # why it matters
+    remediation: str  # the exact fix
+    seeds: tuple[str, ...] = ()  # seed reports it comes from, e.g. ("000 #2",)
+    reference: str = ""  # AWS documentation URL
+
+    def verdict(
+        self,
+        outcome: Outcome,
+        subject: Resource | None,
+        message: str,
+        *,
+        path: str = "",
+        evidence: Mapping[str, Any] = EMPTY,
+    ) -> Verdict:
+        return Verdict(
+            rule_id=self.id,
+            outcome=outcome,
+            logical_id=subject.logical_id if subject else None,
+            resource_type=subject.type if subject else None,
+            message=message,
+            path=path,
+            evidence=evidence,
+        )
+
+    def passed(self, subject: Resource | None, message: str = "", **kw: Any) -> Verdict:
+        return self.verdict(Outcome.PASS, subject, message or self.title, **kw)
+
+    def failed(self, subject: Resource | None, message: str, **kw: Any) -> Verdict:
+        return self.verdict(Outcome.FAIL, subject, message, **kw)
+
+    def unknown(self, subject: Resource | None, message: str, **kw: Any) -> Verdict:
+        return self.verdict(Outcome.UNKNOWN, subject, message, **kw)
+
+    def not_applicable(self, subject: Resource | None, message: str = "", **kw: Any) -> Verdict:
+        return self.verdict(Outcome.NOT_APPLICABLE, subject, message or "not applicable", **kw)
+
+
+Check = Callable[[StackSnapshot, AuditConfig], Iterable[Verdict]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    meta: RuleMeta
+    check: Check
