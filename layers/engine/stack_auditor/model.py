@@ -161,6 +161,11 @@ class Resource:
     condition: str | None = None
     depends_on: tuple[str, ...] = ()
     physical_id: str | None = None
+    # What Ref and Fn::GetAtt return for this resource: {"Ref": ..., "Arn": ..., "Name": ...}.
+    # Live: from the physical id. Scan: synthesised the way CloudFormation names resources
+    # (explicit name property, else "<stack>-<LogicalId>-<suffix>"), flagged by ``synthetic``.
+    attributes: Mapping[str, Any] = EMPTY
+    synthetic_ids: bool = False
     line: int | None = None  # line in the scanned file (of the SAM resource it came from)
     source_logical_id: str | None = None  # SAM resource this one was generated from
     live: Mapping[str, Any] | None = None  # filled by collectors (live side); None = not read
@@ -201,6 +206,9 @@ class StackSnapshot:
     last_updated: str | None = None  # ISO 8601 of the deployment being audited
     live_read: bool = False  # True when collectors ran (audit/Lambda), False for scan
     extras: Mapping[str, Any] = field(default=EMPTY)  # account-level live facts (issue 4)
+    # Every identifier string of every resource (physical id, name, ARN, queue URL, ...) ->
+    # logical id, so a literal or resolved string can be traced back to the stack's resource.
+    identifiers: Mapping[str, str] = EMPTY
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         """Resources whose type is one of ``types``, in template order."""
@@ -210,6 +218,13 @@ class StackSnapshot:
 
     def by_physical_id(self) -> Mapping[str, Resource]:
         return {r.physical_id: r for r in self.resources.values() if r.physical_id}
+
+    def owner_of(self, value: Any) -> Resource | None:
+        """The stack resource a resolved string names (by name, ARN, URL or physical id)."""
+        if not isinstance(value, str):
+            return None
+        logical_id = self.identifiers.get(value)
+        return self.resources.get(logical_id) if logical_id else None
 
     def gaps_for(self, logical_id: str) -> tuple[Gap, ...]:
         return tuple(g for g in self.gaps if g.scope in (logical_id, "stack"))
