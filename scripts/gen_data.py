@@ -3,7 +3,14 @@
     .venv/bin/python scripts/gen_data.py          # write
     .venv/bin/python scripts/gen_data.py --check  # exit 1 when a file is stale (tests run this)
 
-Sources: moto's copy of the AWS managed policies (name, path, default version document).
+Sources (all maintained upstream, none typed by hand here):
+
+- moto's copy of the AWS managed policies (name, path, default version document);
+- cfn-lint's bundled CloudFormation resource schemas (which types are taggable, and how);
+- cfn-lint's bundled IAM action data (``AdditionalSpecs/Policies.json``: actions per service and
+  whether they take resource-level permissions);
+- cfn-lint's region list;
+- docs/rule-catalog.md (the rule ids a suppression may name).
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).resolve().parent.parent / "layers/engine/stack_auditor/data"
 
@@ -30,8 +40,114 @@ def managed_policies() -> bytes:
     return gzip.compress(text, mtime=0)
 
 
+def _compact_json(data: object) -> bytes:
+    return (json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+# The catalog (iam-wildcard-resource) names cloudwatch:PutMetricData as an action without
+# resource-level permissions; the service authorization data lists an optional "dataset"
+# resource for it, which no real policy scopes to. The contract wins for these.
+NO_RESOURCE_LEVEL_OVERRIDES = ("cloudwatch:putmetricdata",)
+
+# SAM resource types are not in the CloudFormation registry schemas; their Tags are maps
+# (AWS::Serverless::* specification). Needed only when a SAM template cannot be expanded.
+SAM_TAGGABLE = (
+    "AWS::Serverless::Api",
+    "AWS::Serverless::Application",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::GraphQLApi",
+    "AWS::Serverless::HttpApi",
+    "AWS::Serverless::SimpleTable",
+    "AWS::Serverless::StateMachine",
+)
+
+
+def taggable_types() -> bytes:
+    """Type -> [tag property path, "list" | "map"] for every taggable type (us-east-1 schemas)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    result: dict[str, list[str]] = {}
+    for type_name in sorted(PROVIDER_SCHEMA_MANAGER.get_resource_types("us-east-1")):
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", type_name).schema
+        tagging = schema.get("tagging")
+        if tagging is None:
+            # No tagging metadata: taggable when the schema has a Tags property at all.
+            if "Tags" not in schema.get("properties", {}):
+                continue
+            tag_property = "/properties/Tags"
+        elif not tagging.get("taggable", True):
+            continue
+        else:
+            tag_property = tagging.get("tagProperty", "/properties/Tags")
+        path = tag_property.removeprefix("/properties/")
+        result[type_name] = [path, _tag_form(schema, path.split("/"))]
+    for type_name in SAM_TAGGABLE:
+        result[type_name] = ["Tags", "map"]
+    return _compact_json(result)
+
+
+def _tag_form(schema: dict[str, Any], path: list[str]) -> str:
+    node: dict[str, Any] = {"properties": schema.get("properties", {})}
+    for part in path:
+        node = _deref(schema, node)
+        node = node.get("items", {}) if part == "*" else node.get("properties", {}).get(part, {})
+    node = _deref(schema, node)
+    return "list" if node.get("type") == "array" or "items" in node else "map"
+
+
+def _deref(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def iam_actions() -> bytes:
+    """Service prefix -> {"r": actions with resource-level permissions, "n": without}.
+
+    Action names are lower case (IAM compares them case-insensitively), space-separated and
+    gzipped: ~19k actions would otherwise be half a megabyte of JSON punctuation.
+    """
+    import cfnlint.data.AdditionalSpecs
+
+    raw = resources.files(cfnlint.data.AdditionalSpecs).joinpath("Policies.json").read_text()
+    services = json.loads(raw)
+    result: dict[str, dict[str, str]] = {}
+    for prefix in sorted(services):
+        with_resources, without = [], []
+        for action, body in sorted(services[prefix].get("Actions", {}).items()):
+            supports = bool(body.get("Resources"))
+            if f"{prefix}:{action}" in NO_RESOURCE_LEVEL_OVERRIDES:
+                supports = False
+            (with_resources if supports else without).append(action)
+        result[prefix] = {"r": " ".join(with_resources), "n": " ".join(without)}
+    return gzip.compress(_compact_json(result), mtime=0)
+
+
+def regions() -> bytes:
+    from cfnlint.helpers import REGIONS
+
+    return _compact_json(sorted(REGIONS))
+
+
+CATALOG_DOC = Path(__file__).resolve().parent.parent / "docs/rule-catalog.md"
+_CATALOG_ROW = re.compile(r"^\|\s*`([a-z0-9-]+)`\s*\|\s*([A-Za-z ]+?)\s*\|", re.MULTILINE)
+
+
+def rule_ids() -> bytes:
+    """Every rule id of the catalog (suppressions may name rules not implemented yet)."""
+    ids = sorted({m.group(1) for m in _CATALOG_ROW.finditer(CATALOG_DOC.read_text())})
+    return _compact_json(ids)
+
+
 GENERATORS: dict[str, Callable[[], bytes]] = {
     "aws_managed_policies.json.gz": managed_policies,
+    "taggable_types.json": taggable_types,
+    "iam_actions.json.gz": iam_actions,
+    "regions.json": regions,
+    "rule_ids.json": rule_ids,
 }
 
 
@@ -49,7 +165,8 @@ def main() -> int:
             stale.append(name)
         else:
             target.write_bytes(content)
-            print(f"wrote {target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target}")
+            shown = target.relative_to(Path.cwd()) if target.is_relative_to(Path.cwd()) else target
+            print(f"wrote {shown}")
     if stale:
         print("stale data files (run scripts/gen_data.py): " + ", ".join(stale), file=sys.stderr)
         return 1

@@ -8,7 +8,13 @@ from typing import Any
 
 from stack_auditor.model import Severity
 
-DEFAULT_ENVIRONMENT_PARAMETERS = ("EnvironmentSuffix", "Environment", "EnvironmentName", "Env", "Stage")
+DEFAULT_ENVIRONMENT_PARAMETERS = (
+    "EnvironmentSuffix",
+    "Environment",
+    "EnvironmentName",
+    "Env",
+    "Stage",
+)
 DEFAULT_PRODUCTION_PATTERN = r"prod|production|prd|live"
 
 

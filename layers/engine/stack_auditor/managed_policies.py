@@ -18,7 +18,9 @@ _ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::aws:policy(/(?:[\w+=,.@-]+/)*)([\w+=
 
 @cache
 def _policies() -> dict[str, dict[str, Any]]:
-    raw = resources.files("stack_auditor.data").joinpath("aws_managed_policies.json.gz").read_bytes()
+    raw = (
+        resources.files("stack_auditor.data").joinpath("aws_managed_policies.json.gz").read_bytes()
+    )
     data: dict[str, dict[str, Any]] = json.loads(gzip.decompress(raw))
     return data
 

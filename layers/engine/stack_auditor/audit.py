@@ -1,0 +1,220 @@
+"""The audit pipeline shared by the Lambda handler and the CLI ``audit`` command.
+
+StackRef -> snapshot (live) -> verdicts -> findings -> store -> alert -> SNS. The alert is
+published only after the store write succeeded, so an alert never names findings nobody can
+look up. Until the publish succeeds the audit record keeps the ids it has to announce
+(``alert_pending``); a failed publish raises, and the retry of the same event (same audit id,
+same deployment time) announces them again instead of finding "nothing new".
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from stack_auditor.alert import Alert, build_alert, publish
+from stack_auditor.config import AuditConfig
+from stack_auditor.event import DELETED_STATUS
+from stack_auditor.findings import FindingSet, parse_time, to_findings
+from stack_auditor.model import Gap, StackRef
+from stack_auditor.store import AuditChanges, FindingsStore
+
+if TYPE_CHECKING:
+    from stack_auditor.rule import Rule
+
+log = logging.getLogger(__name__)
+
+
+class AuditStatus(enum.StrEnum):
+    AUDITED = "audited"
+    STALE = "stale"  # an audit of a newer deployment already ran: nothing written
+    DELETED = "deleted"  # DELETE_COMPLETE: the stack's findings were resolved
+    STACK_GONE = "stack-gone"  # deleted before we could read it; its delete event resolves
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    ref: StackRef
+    status: AuditStatus
+    audit_time: str = ""
+    findings: FindingSet | None = None
+    changes: AuditChanges | None = None
+    alert: Alert | None = None
+    message_id: str | None = None
+    gaps: tuple[Gap, ...] = ()
+    detail: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """Small JSON-ready summary (the handler's return value, the CLI's log line)."""
+        changes = self.changes or AuditChanges()
+        return {
+            "status": self.status.value,
+            "stack": self.ref.stack_name,
+            "account": self.ref.account,
+            "region": self.ref.region,
+            "stack_status": self.ref.status,
+            "audit_time": self.audit_time,
+            "findings": len(self.findings.findings) if self.findings else 0,
+            "new": len(changes.new),
+            "still_open": len(changes.still_open),
+            "resolved": len(changes.resolved),
+            "suppressed": len(changes.suppressed),
+            "unknown": len(self.findings.unknowns) if self.findings else 0,
+            "gaps": len(self.gaps),
+            "alerted": self.alert is not None,
+            "message_id": self.message_id,
+            "detail": self.detail,
+        }
+
+
+def _event_time(ref: StackRef, now: datetime) -> datetime:
+    return parse_time(ref.event_time) if ref.event_time else now
+
+
+def _end_of_event_second(ref: StackRef, now: datetime) -> datetime:
+    """The delete's ordering time when only the event time is known.
+
+    Event times are whole seconds while deployment times have milliseconds: a stack updated
+    at 10:00:00.400 and deleted in that same second gets an event stamped 10:00:00, which
+    would sort before the update. The delete happened somewhere in that second, after the
+    update it follows, so the end of the second orders it correctly.
+    """
+    moment = _event_time(ref, now)
+    return moment.replace(microsecond=999_999) if moment.microsecond == 0 else moment
+
+
+def _audit_time(last_updated: str | None, ref: StackRef, now: datetime) -> datetime:
+    """The deployment's time orders audits of one stack; the event time stands in for it."""
+    if last_updated:
+        try:
+            return parse_time(last_updated)
+        except ValueError:
+            log.warning("unparseable LastUpdatedTime %r, using the event time", last_updated)
+    return _event_time(ref, now)
+
+
+def _deletion_time(cfn_client: Any, ref: StackRef) -> datetime | None:
+    """DeletionTime of the deleted stack: the deployment time a delete is ordered by.
+
+    Only a stack id finds a deleted stack. Any failure falls back to the event time, which
+    CloudFormation sets at the same moment.
+    """
+    if not ref.stack_id or cfn_client is None:
+        return None
+    try:
+        stacks = cfn_client.describe_stacks(StackName=ref.stack_id).get("Stacks") or []
+    except Exception as exc:  # best effort: the event time is a good stand-in
+        log.info("DescribeStacks of deleted stack failed: %s", exc)
+        return None
+    deleted = stacks[0].get("DeletionTime") if stacks else None
+    if isinstance(deleted, datetime):
+        return deleted
+    return parse_time(deleted) if isinstance(deleted, str) else None
+
+
+def _alert_and_publish(
+    ref: StackRef,
+    changes: AuditChanges,
+    config: AuditConfig,
+    store: FindingsStore,
+    sns_client: Any,
+    topic_arn: str | None,
+) -> tuple[Alert | None, str | None]:
+    alert = build_alert(ref, changes, min_severity=config.alert_min_severity, account=ref.account)
+    if alert is not None and sns_client is not None and topic_arn:
+        message_id: str | None = publish(sns_client, topic_arn, alert)
+    elif alert is not None:
+        return alert, None  # dry run: keep the pending ids for a real run
+    else:
+        message_id = None
+    store.mark_alerted(ref, changes, message_id)
+    return alert, message_id
+
+
+def run_audit(
+    ref: StackRef,
+    *,
+    cfn_client: Any,
+    store: FindingsStore,
+    sns_client: Any,
+    topic_arn: str | None,
+    config: AuditConfig,
+    rules: Sequence[Rule] | None = None,
+    now: datetime | None = None,
+) -> AuditResult:
+    """Audit one stack end to end. Raises when a retry may help (CollectError, AWS errors).
+
+    ``sns_client``/``topic_arn`` may be None (CLI dry runs): the alert is built, not sent.
+    """
+    now = now or datetime.now(UTC)
+    if ref.status == DELETED_STATUS:
+        stamp = _deletion_time(cfn_client, ref) or _end_of_event_second(ref, now)
+        changes = store.resolve_stack(ref, stamp)
+        if changes.stale:
+            return AuditResult(ref, AuditStatus.STALE, changes.audit_time, changes=changes)
+        alert, message_id = _alert_and_publish(ref, changes, config, store, sns_client, topic_arn)
+        return AuditResult(
+            ref,
+            AuditStatus.DELETED,
+            changes.audit_time,
+            changes=changes,
+            alert=alert,
+            message_id=message_id,
+        )
+
+    # Late imports: the collectors and the rule catalog are the heavy part of the engine,
+    # and the handler module must import fast (DELETE events never need them).
+    from stack_auditor.collect.cloudformation import CollectError, StackGone, snapshot_from_stack
+    from stack_auditor.evaluate import evaluate
+
+    if rules is None:
+        from stack_auditor.rules import CATALOG
+
+        rules = CATALOG
+    try:
+        snapshot = snapshot_from_stack(cfn_client, ref)
+    except StackGone as exc:
+        return AuditResult(
+            ref, AuditStatus.STACK_GONE, detail=f"stack no longer exists: {exc}"[:500]
+        )
+    except CollectError as exc:
+        # Keep a trace, then raise: the template may be readable on the retry (throttling,
+        # eventual consistency right after the deployment). Nothing stored is touched.
+        store.record_failure(ref, _event_time(ref, now), f"collect failed: {exc}"[:1000])
+        raise
+
+    audit_time = _audit_time(snapshot.last_updated, ref, now)
+    verdicts = evaluate(snapshot, config, rules=tuple(rules))
+    finding_set = to_findings(snapshot, verdicts, rules, config, audit_time)
+    changes = store.record_audit(
+        ref,
+        finding_set,
+        audit_time,
+        gaps=finding_set.gaps,
+        rules_evaluated=finding_set.rules_evaluated,
+    )
+    if changes.stale and not (changes.new or changes.resolved or changes.still_open):
+        return AuditResult(
+            ref,
+            AuditStatus.STALE,
+            changes.audit_time,
+            findings=finding_set,
+            changes=changes,
+            gaps=finding_set.gaps,
+            detail="a newer deployment of this stack was already audited",
+        )
+    alert, message_id = _alert_and_publish(ref, changes, config, store, sns_client, topic_arn)
+    return AuditResult(
+        ref,
+        AuditStatus.AUDITED,
+        changes.audit_time,
+        findings=finding_set,
+        changes=changes,
+        alert=alert,
+        message_id=message_id,
+        gaps=finding_set.gaps,
+    )

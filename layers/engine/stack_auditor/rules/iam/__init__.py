@@ -1,0 +1,1 @@
+"""Rules about IAM principals and the policies the stack writes."""

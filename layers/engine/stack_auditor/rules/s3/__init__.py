@@ -1,0 +1,1 @@
+"""Rules about S3 buckets."""

@@ -1,0 +1,365 @@
+"""The findings store: diff an audit with the stored findings of its stack and write the result.
+
+Single-table DynamoDB design (keys in ``store_schema``; access patterns in
+docs/findings-table.md). Writes are protected against audits arriving out of order:
+
+1. every audit first claims the stack's STATE item with a conditional update
+   (``attribute_not_exists(last_audit_time) OR last_audit_time <= :t``); an older audit
+   loses the claim, writes only its audit record and reports ``stale``;
+2. every finding write is conditional on the stored item's ``audit_time`` not being newer,
+   so an older audit that claimed first but is still writing when a newer one runs cannot
+   overwrite what the newer one wrote.
+
+Finding writes are single conditional PutItems: BatchWriteItem takes no conditions, and a
+transaction fails as a whole when one item belongs to a newer audit, where we want to skip
+that item and keep the rest.
+
+A stored finding is only resolved when this audit checked its (rule, resource) and did not
+find it again: never because a resource could not be read (an UNKNOWN verdict, a gap on that
+resource) or because the rule did not run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from stack_auditor.findings import Finding, FindingSet, format_time, parse_time
+from stack_auditor.model import FindingStatus, Gap, StackRef
+from stack_auditor.store_queries import FindingsQueries
+from stack_auditor.store_schema import (
+    STATE_SK,
+    audit_sk,
+    finding_item,
+    stack_pk,
+)
+
+_NEWER_WINS = "attribute_not_exists(audit_time) OR audit_time <= :t"
+MAX_GAPS_RECORDED = 200
+_CLAIM = "attribute_not_exists(last_audit_time) OR last_audit_time <= :t"
+_STILL_ACTIVE = (FindingStatus.OPEN, FindingStatus.SUPPRESSED)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChanges:
+    """What an audit changed in the store (the alert is built from this)."""
+
+    new: tuple[Finding, ...] = ()  # OPEN now; not stored before, or stored RESOLVED/SUPPRESSED
+    still_open: tuple[Finding, ...] = ()
+    resolved: tuple[Finding, ...] = ()  # status RESOLVED; suppression_reason kept
+    suppressed: tuple[Finding, ...] = ()
+    unchecked: tuple[Finding, ...] = ()  # stored, not produced, left as they were (not checked)
+    stale: bool = False  # a newer audit of the stack won: nothing (or not all) was written
+    audit_time: str = ""
+    audit_id: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.resolved)
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        return str(response.get("Error", {}).get("Code")) or None
+    return None
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    return _error_code(exc) == "ConditionalCheckFailedException"
+
+
+def _gap_dict(gap: Gap) -> dict[str, str]:
+    # capped: an audit item holds every gap and must stay far below DynamoDB's 400 KB
+    return {
+        "scope": gap.scope[:256],
+        "what": gap.what[:256],
+        "reason": gap.reason[:256],
+        "detail": gap.detail[:500],
+    }
+
+
+def unchecked_by(
+    finding: Finding,
+    unknowns: frozenset[tuple[str, str | None]],
+    gaps: Iterable[Gap],
+    rules_evaluated: frozenset[str],
+) -> bool:
+    """True when this audit could not tell whether ``finding`` still holds."""
+    rule = finding.rule_id
+    if rule not in rules_evaluated and rule.split("/", 1)[0] not in rules_evaluated:
+        return True
+    if finding.subject in unknowns or (rule, None) in unknowns:
+        return True
+    # A resource gap hides that resource; a stack-wide gap hides template-wide findings.
+    # Resource findings under a stack-wide gap are protected by their rules' UNKNOWN verdicts.
+    scope = finding.logical_id or "stack"
+    return any(g.scope == scope for g in gaps)
+
+
+class FindingsStore(FindingsQueries):
+    """Findings, audits and stack state in one DynamoDB table.
+
+    ``table`` is a boto3 ``Table`` resource (``boto3.resource("dynamodb").Table(name)``),
+    injected so tests and the CLI choose the endpoint and credentials.
+    """
+
+    # the read helpers (findings_for_stack, open_findings, ...) come from FindingsQueries
+
+    def _stored(self, ref: StackRef) -> list[Finding]:
+        return self.findings_for_stack(ref.account, ref.region, ref.stack_name, consistent=True)
+
+    def record_audit(
+        self,
+        ref: StackRef,
+        finding_set: FindingSet,
+        audit_time: datetime | str,
+        *,
+        gaps: Iterable[Gap] | None = None,
+        rules_evaluated: Iterable[str] | None = None,
+        audit_id: str | None = None,
+    ) -> AuditChanges:
+        """Apply one audit of ``ref``: new / still open / resolved, out-of-order safe."""
+        stamp = _stamp(audit_time)
+        audit_id = audit_id or ref.event_id or uuid.uuid4().hex
+        gap_list = tuple(finding_set.gaps if gaps is None else gaps)
+        evaluated = frozenset(
+            finding_set.rules_evaluated if rules_evaluated is None else rules_evaluated
+        )
+        base = {
+            "gaps": [_gap_dict(g) for g in gap_list[:MAX_GAPS_RECORDED]],
+            "gap_count": len(gap_list),
+            "rules_evaluated": sorted(evaluated),
+        }
+        if not self._claim(ref, stamp, audit_id):
+            self._put_audit(ref, stamp, audit_id, "stale", **base)
+            return AuditChanges(stale=True, audit_time=stamp, audit_id=audit_id)
+
+        stored = {f.finding_id: f for f in self._stored(ref)}
+        # A retry of this same audit (same event, same deployment) after its alert failed to
+        # publish: what the first attempt found new/resolved is still to be announced.
+        pending_new, pending_resolved = self._pending(ref, stamp, audit_id)
+        new: list[Finding] = []
+        still_open: list[Finding] = []
+        suppressed: list[Finding] = []
+        lost = False
+        for finding in finding_set.findings:
+            before = stored.get(finding.finding_id)
+            if before is not None and before.status is not FindingStatus.RESOLVED:
+                finding = replace(finding, first_seen=before.first_seen)
+            if not self._put_finding(finding, stamp):
+                lost = True
+                continue
+            if finding.status is FindingStatus.SUPPRESSED:
+                suppressed.append(finding)
+            elif (
+                before is not None
+                and before.status is FindingStatus.OPEN
+                and finding.finding_id not in pending_new
+            ):
+                still_open.append(finding)
+            else:
+                new.append(finding)
+
+        produced = {f.finding_id for f in finding_set.findings}
+        resolved: list[Finding] = []
+        unchecked: list[Finding] = []
+        for before in stored.values():
+            if before.finding_id in produced:
+                continue
+            if before.status is FindingStatus.RESOLVED and before.finding_id in pending_resolved:
+                resolved.append(before)
+                continue
+            if before.status not in _STILL_ACTIVE:
+                continue
+            if unchecked_by(before, finding_set.unknowns, gap_list, evaluated):
+                unchecked.append(before)
+                continue
+            done = replace(before, status=FindingStatus.RESOLVED)
+            if self._put_finding(done, stamp):
+                resolved.append(done)
+            else:
+                lost = True
+
+        changes = AuditChanges(
+            new=tuple(new),
+            still_open=tuple(still_open),
+            resolved=tuple(resolved),
+            suppressed=tuple(suppressed),
+            unchecked=tuple(unchecked),
+            stale=lost,
+            audit_time=stamp,
+            audit_id=audit_id,
+        )
+        self._put_audit(
+            ref,
+            stamp,
+            audit_id,
+            "superseded" if lost else "ok",
+            counts=_counts(changes, len(finding_set.unknowns)),
+            alert_pending=_pending_ids(changes),
+            **base,
+        )
+        return changes
+
+    def resolve_stack(
+        self, ref: StackRef, audit_time: datetime | str, *, audit_id: str | None = None
+    ) -> AuditChanges:
+        """The stack was deleted: resolve all its OPEN/SUPPRESSED findings (out-of-order safe)."""
+        stamp = _stamp(audit_time)
+        audit_id = audit_id or ref.event_id or uuid.uuid4().hex
+        if not self._claim(ref, stamp, audit_id):
+            self._put_audit(ref, stamp, audit_id, "stale")
+            return AuditChanges(stale=True, audit_time=stamp, audit_id=audit_id)
+        _, pending_resolved = self._pending(ref, stamp, audit_id)
+        resolved: list[Finding] = []
+        lost = False
+        for before in self._stored(ref):
+            if before.status is FindingStatus.RESOLVED and before.finding_id in pending_resolved:
+                resolved.append(before)
+                continue
+            if before.status not in _STILL_ACTIVE:
+                continue
+            done = replace(before, status=FindingStatus.RESOLVED)
+            if self._put_finding(done, stamp):
+                resolved.append(done)
+            else:
+                lost = True
+        changes = AuditChanges(
+            resolved=tuple(resolved), stale=lost, audit_time=stamp, audit_id=audit_id
+        )
+        self._put_audit(
+            ref,
+            stamp,
+            audit_id,
+            "superseded" if lost else "deleted",
+            counts=_counts(changes, 0),
+            alert_pending=_pending_ids(changes),
+        )
+        return changes
+
+    def record_failure(
+        self, ref: StackRef, audit_time: datetime | str, reason: str, *, audit_id: str | None = None
+    ) -> None:
+        """Keep a trace of an audit that could not run; findings and state stay untouched.
+
+        The audit id defaults to the event id, so the retries of one event overwrite one
+        record instead of piling up.
+        """
+        stamp = _stamp(audit_time)
+        self._put_audit(
+            ref, stamp, audit_id or ref.event_id or uuid.uuid4().hex, "failed", reason=reason
+        )
+
+    def mark_alerted(self, ref: StackRef, changes: AuditChanges, message_id: str | None) -> None:
+        """The audit's alert went out (or was not needed): nothing is pending any more."""
+        if not changes.audit_id or changes.stale or not changes.changed:
+            return  # nothing was marked pending
+        values: dict[str, Any] = {":at": format_time(datetime.now().astimezone())}
+        update = "SET alerted_at = :at"
+        if message_id:
+            update += ", message_id = :m"
+            values[":m"] = message_id
+        self._table.update_item(
+            Key={
+                "pk": stack_pk(ref.account, ref.region, ref.stack_name),
+                "sk": audit_sk(changes.audit_time, changes.audit_id),
+            },
+            UpdateExpression=update + " REMOVE alert_pending",
+            ExpressionAttributeValues=values,
+        )
+
+    def _pending(self, ref: StackRef, stamp: str, audit_id: str) -> tuple[set[str], set[str]]:
+        response = self._table.get_item(
+            Key={
+                "pk": stack_pk(ref.account, ref.region, ref.stack_name),
+                "sk": audit_sk(stamp, audit_id),
+            },
+            ConsistentRead=True,
+        )
+        pending = (response.get("Item") or {}).get("alert_pending") or {}
+        return set(pending.get("new", ())), set(pending.get("resolved", ()))
+
+    def _claim(self, ref: StackRef, stamp: str, audit_id: str) -> bool:
+        sets = ["last_audit_time = :t", "last_audit_id = :a"]
+        values: dict[str, Any] = {":t": stamp, ":a": audit_id}
+        if ref.status:
+            sets.append("last_status = :s")
+            values[":s"] = ref.status
+        if ref.stack_id:
+            sets.append("stack_id = :i")
+            values[":i"] = ref.stack_id
+        try:
+            self._table.update_item(
+                Key={"pk": stack_pk(ref.account, ref.region, ref.stack_name), "sk": STATE_SK},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=_CLAIM,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def _put_finding(self, finding: Finding, stamp: str) -> bool:
+        try:
+            self._table.put_item(
+                Item=finding_item(finding, stamp),
+                ConditionExpression=_NEWER_WINS,
+                ExpressionAttributeValues={":t": stamp},
+            )
+        except Exception as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def _put_audit(
+        self, ref: StackRef, stamp: str, audit_id: str, outcome: str, **fields: Any
+    ) -> None:
+        item: dict[str, Any] = {
+            "pk": stack_pk(ref.account, ref.region, ref.stack_name),
+            "sk": audit_sk(stamp, audit_id),
+            "audit_id": audit_id,
+            "audit_time": stamp,
+            "outcome": outcome,
+            "trigger": ref.trigger,
+            "recorded_at": format_time(datetime.now().astimezone()),
+        }
+        optional = {
+            "stack_status": ref.status,
+            "event_id": ref.event_id,
+            "event_time": ref.event_time,
+            "stack_id": ref.stack_id,
+        }
+        item.update({k: v for k, v in optional.items() if v})
+        item.update({k: v for k, v in fields.items() if v not in (None, "", [])})
+        self._table.put_item(Item=item)
+
+
+def _stamp(audit_time: datetime | str) -> str:
+    return format_time(parse_time(audit_time) if isinstance(audit_time, str) else audit_time)
+
+
+def _pending_ids(changes: AuditChanges) -> dict[str, list[str]] | None:
+    if not changes.changed:
+        return None
+    return {
+        "new": [f.finding_id for f in changes.new],
+        "resolved": [f.finding_id for f in changes.resolved],
+    }
+
+
+def _counts(changes: AuditChanges, unknown: int) -> dict[str, int]:
+    return {
+        "new": len(changes.new),
+        "open": len(changes.new) + len(changes.still_open),
+        "resolved": len(changes.resolved),
+        "suppressed": len(changes.suppressed),
+        "unknown": unknown,
+        "unchecked": len(changes.unchecked),
+    }

@@ -1,0 +1,14 @@
+"""iam-admin-access: the fixtures of this rule give exactly their expected verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rule_fixtures import assert_fixture, fixture_params
+
+RULE_ID = "iam-admin-access"
+
+
+@fixture_params(RULE_ID)
+def test_fixture(fixture: Path) -> None:
+    assert_fixture(RULE_ID, fixture)
