@@ -109,6 +109,24 @@ def test_identifiers_and_owner_of(sam_snapshot: StackSnapshot) -> None:
     assert isinstance(snap.resources["OrdersTable"].attributes["StreamArn"], Unresolved)
 
 
+def test_shared_values_are_not_identifiers(tmp_path: Path) -> None:
+    """A CIDR block or an AZ is not a name: it must not trace back to the VPC or subnet."""
+    path = tmp_path / "vpc.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Vpc:\n"
+        "    Type: AWS::EC2::VPC\n"
+        "    Properties: {CidrBlock: 10.0.0.0/16}\n"
+        "  Table:\n"
+        "    Type: AWS::DynamoDB::Table\n"
+        "    Properties: {TableName: orders}\n"
+    )
+    snap = snapshot_from_file(path)
+    assert snap.owner_of("10.0.0.0/16") is None
+    table = snap.owner_of("orders")
+    assert table is not None and table.logical_id == "Table"
+
+
 def test_snapshot_is_frozen(sam_snapshot: StackSnapshot) -> None:
     fn = sam_snapshot.resources["Worker"]
     assert isinstance(fn.properties, MappingProxyType)

@@ -10,6 +10,7 @@ Each fixture states its expectation in its top-level Metadata::
       parameters: {Name: value}                           # stack parameter values
       tags: {Key: value}                                  # stack-level tags
       required_tags: [{key: K, allowed_values: [...]}]    # AuditConfig.required_tags
+      config: {...}                                       # any policy-file key (config_file.py)
 
 A .pass.yaml has no FAIL for its rule; a .fail.yaml has exactly the FAILs listed. UNKNOWN
 verdicts must always equal the listed set (empty when none is listed).
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 from stack_auditor.config import AuditConfig, RequiredTag
+from stack_auditor.config_file import config_from_mapping
 from stack_auditor.evaluate import evaluate
 from stack_auditor.model import Outcome, StackSnapshot
 from stack_auditor.rules import CATALOG
@@ -65,6 +67,8 @@ def expectation(path: Path) -> Expectation:
 
 
 def _config(test: dict[str, Any]) -> AuditConfig:
+    if "config" in test:
+        return config_from_mapping(test["config"], source="fixture")
     if "required_tags" not in test:
         return AuditConfig()
     required = tuple(

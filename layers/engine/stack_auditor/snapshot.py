@@ -96,10 +96,20 @@ def _policy(resolver: Resolver, value: Any) -> str | None:
     return resolved if isinstance(resolved, str) else None
 
 
+# Attributes that identify a resource. Others (CidrBlock, AvailabilityZone, Endpoint.Port)
+# are values many resources share, and must not make a string "belong" to one of them.
+_IDENTIFIER_SUFFIXES = ("Arn", "Name", "Id", "Url", "URL", "Address")
+
+
+def _is_identifier_attribute(name: str) -> bool:
+    return name == "Ref" or name.endswith(_IDENTIFIER_SUFFIXES)
+
+
 def _index_identifiers(resources: Mapping[str, Resource]) -> dict[str, str]:
     index: dict[str, str] = {}
     for logical_id, res in resources.items():
-        candidates = [res.physical_id, *res.attributes.values()]
+        candidates = [res.physical_id]
+        candidates += [v for k, v in res.attributes.items() if _is_identifier_attribute(k)]
         for value in candidates:
             if isinstance(value, str) and value and value not in index:
                 index[value] = logical_id

@@ -47,6 +47,10 @@ CATALOG: tuple[Rule, ...] = (
     dlq_permission_missing.RULE,
     vpc_permission_missing.RULE,
     logs_permission_missing.RULE,
+    # Reliability
+    # Data protection
+    # Observability
+    # Code and template quality
     # Suppression
     suppression_without_reason.RULE,
 )
