@@ -3,6 +3,9 @@
 # package editable with its dev extra. Idempotent: re-running only re-checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pip warns about every index location of this machine's pip config that does not exist;
+# drop those lines and keep the rest (pipefail keeps pip's exit status).
+quiet_pip() { grep -v "^WARNING: Location .* is ignored" || true; }
 pick_python() {
   for v in 3.13 3.12 3.11; do
     if command -v pyenv >/dev/null 2>&1; then
@@ -18,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | quiet_pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | quiet_pip
   rm -f .venv/.installed-*; touch "$stamp"
 fi

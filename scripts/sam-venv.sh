@@ -11,6 +11,9 @@
 # Usage: bash scripts/sam-venv.sh        then .sam-venv/bin/samw <sam arguments>
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pip warns about every index location of this machine's pip config that does not exist;
+# drop those lines and keep the rest (pipefail keeps pip's exit status).
+quiet_pip() { grep -v "^WARNING: Location .* is ignored" || true; }
 
 SAM_CLI_VERSION=1.170.0
 VENV=.sam-venv
@@ -47,8 +50,8 @@ fi
 
 stamp="$VENV/.installed-aws-sam-cli-$SAM_CLI_VERSION"
 if [ ! -f "$stamp" ] || [ ! -x "$VENV/bin/sam" ]; then
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | quiet_pip
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" 2>&1 | quiet_pip
   rm -f "$VENV"/.installed-aws-sam-cli-*
   touch "$stamp"
 fi

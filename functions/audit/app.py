@@ -5,14 +5,18 @@ creates the AWS clients once per container and maps outcomes to what Lambda shou
 malformed and ignored events return normally (a retry would fail the same way), unexpected
 errors raise so EventBridge/Lambda retry and the dead-letter queue keeps what still fails.
 
-Environment: FINDINGS_TABLE, ALERT_TOPIC_ARN, ALERT_MIN_SEVERITY (default HIGH),
-REQUIRED_TAGS (comma-separated keys, default iac-rlhf-amazon), POWERTOOLS_SERVICE_NAME.
+Environment: FINDINGS_TABLE, ALERT_TOPIC_ARN, POWERTOOLS_SERVICE_NAME, and the audit policy:
+POLICY_SSM_PARAMETER (an SSM String parameter holding the policy YAML; else the bundled
+default) overridden by REQUIRED_TAGS, ALERT_MIN_SEVERITY and CFN_LINT when they are non-empty
+(stack_auditor.policy_source).
 boto3 honours AWS_ENDPOINT_URL, which points the clients at an emulator in tests.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -20,25 +24,51 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from stack_auditor.audit import AuditStatus, run_audit
-from stack_auditor.config import AuditConfig, RequiredTag
+from stack_auditor.config import AuditConfig
+from stack_auditor.config_file import ConfigError
 from stack_auditor.event import EventAction, parse_event
-from stack_auditor.model import Severity
+from stack_auditor.policy_source import (
+    OVERRIDE_VARIABLES,
+    POLICY_PARAMETER_VARIABLE,
+    load_lambda_config,
+)
 from stack_auditor.store import FindingsStore
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="StackAuditor")
 
-DEFAULT_REQUIRED_TAGS = "iac-rlhf-amazon"
+# A changed policy parameter reaches warm containers within this many seconds.
+POLICY_CACHE_SECONDS = 300.0
+_policy_cache: dict[tuple[str, ...], tuple[float, AuditConfig]] = {}
 
 
-def config_from_env(env: dict[str, str] | None = None) -> AuditConfig:
+def config_from_env(env: Mapping[str, str] | None = None) -> AuditConfig:
+    """The audit policy, kept per container for POLICY_CACHE_SECONDS per set of settings."""
     env = dict(os.environ) if env is None else env
-    keys = [k.strip() for k in env.get("REQUIRED_TAGS", DEFAULT_REQUIRED_TAGS).split(",")]
-    return AuditConfig(
-        required_tags=tuple(RequiredTag(k) for k in keys if k),
-        alert_min_severity=Severity.parse(env.get("ALERT_MIN_SEVERITY") or "HIGH"),
-    )
+    key = tuple(env.get(name, "") for name in (POLICY_PARAMETER_VARIABLE, *OVERRIDE_VARIABLES))
+    now = time.monotonic()
+    cached = _policy_cache.get(key)
+    if cached is not None and now < cached[0]:
+        return cached[1]
+    try:
+        config = load_lambda_config(env, _ssm_client)
+    except ConfigError as exc:
+        # Loud on purpose: no audit with half a policy; the event ends in the dead-letter queue.
+        logger.error("invalid audit policy, audit not run", extra={"policy_error": str(exc)})
+        raise
+    _policy_cache[key] = (now + POLICY_CACHE_SECONDS, config)
+    return config
+
+
+@cache
+def _ssm_client() -> Any:
+    """Created only when a policy parameter is configured."""
+    import boto3
+    from botocore.config import Config
+
+    retry = Config(retries={"mode": "adaptive", "max_attempts": 10})
+    return boto3.session.Session().client("ssm", config=retry)
 
 
 @cache

@@ -55,8 +55,6 @@ class ConfigError(ValueError):
 
 def load_config(path: str | Path, *, known_rules: Collection[str] | None = None) -> AuditConfig:
     """Parse and validate a YAML policy file. ``known_rules`` enables rule id checking."""
-    import yaml  # the Lambda imports this module without reading a file
-
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -64,6 +62,15 @@ def load_config(path: str | Path, *, known_rules: Collection[str] | None = None)
         raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not UTF-8 text") from None
+    return config_from_yaml(text, source=source, known_rules=known_rules)
+
+
+def config_from_yaml(
+    text: str, *, source: str = "config", known_rules: Collection[str] | None = None
+) -> AuditConfig:
+    """Parse and validate policy YAML text (a file's content, an SSM parameter's value)."""
+    import yaml  # the Lambda imports this module before it has any text to parse
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -1,0 +1,1 @@
+"""Rules about API Gateway stages and account settings."""

@@ -1,0 +1,154 @@
+"""dynamodb-provisioned-without-autoscaling: fixed provisioned capacity that cannot follow load.
+
+A table bills PROVISIONED when ``BillingMode`` says so or is absent (the default, used with
+``ProvisionedThroughput``); PAY_PER_REQUEST tables scale by themselves and are not applicable.
+A provisioned ``AWS::DynamoDB::Table`` passes when an ``AWS::ApplicationAutoScaling::
+ScalableTarget`` of the stack (ServiceNamespace dynamodb) has ResourceId ``table/<name>``, the
+name resolved the same way as the table's (Ref, Sub, Join all resolve to the same string).
+Index-only targets (``table/<name>/index/<index>``) leave the table's own capacity fixed.
+``AWS::DynamoDB::GlobalTable`` scales inline: write capacity through
+``WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings``, and a replica that
+pins ``ReadProvisionedThroughputSettings.ReadCapacityUnits`` has fixed read capacity.
+Live: ``BillingModeSummary`` (``DescribeTable``) in ``resource.live``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stack_auditor.config import AuditConfig
+from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
+from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._observed import NOT_READ, observe
+from stack_auditor.rules._snapshot_cache import per_snapshot
+
+META = RuleMeta(
+    id="dynamodb-provisioned-without-autoscaling",
+    title="Provisioned DynamoDB tables scale their capacity automatically",
+    severity=Severity.LOW,
+    family="Data protection",
+    subject_types=("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"),
+    sides=frozenset({Side.RESOLVED, Side.LIVE}),
+    risk=(
+        "Fixed capacity throttles requests when traffic exceeds it (failed or retried "
+        "writes) and is paid for when idle."
+    ),
+    remediation=(
+        "Use BillingMode: PAY_PER_REQUEST, or add an AWS::ApplicationAutoScaling::"
+        "ScalableTarget (ServiceNamespace: dynamodb, ResourceId: !Sub 'table/${Table}', "
+        "ScalableDimension: dynamodb:table:ReadCapacityUnits / WriteCapacityUnits) with a "
+        "TargetTrackingScaling ScalingPolicy."
+    ),
+    seeds=("002 #4",),
+    reference="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html",
+)
+
+_PATH = "Properties.BillingMode"
+
+
+@dataclass(frozen=True, slots=True)
+class _Targets:
+    resource_ids: frozenset[str]
+    unresolved: tuple[str, ...]  # logical ids of dynamodb targets whose ResourceId is unknown
+
+
+@per_snapshot
+def _dynamodb_targets(snapshot: StackSnapshot) -> _Targets:
+    ids: set[str] = set()
+    unresolved: list[str] = []
+    for target in snapshot.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
+        namespace = target.prop("ServiceNamespace")
+        if isinstance(namespace, str) and namespace != "dynamodb":
+            continue
+        resource_id = target.prop("ResourceId")
+        if isinstance(resource_id, str) and not isinstance(namespace, Unresolved):
+            ids.add(resource_id)
+        else:
+            unresolved.append(target.logical_id)
+    return _Targets(frozenset(ids), tuple(unresolved))
+
+
+def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
+    for table in snapshot.of_type(*META.subject_types):
+        yield _judge(snapshot, table)
+
+
+def _billing_mode(table: Resource) -> Any:
+    mode = table.prop("BillingMode")
+    template = "PROVISIONED" if mode is None else mode
+    live: Any = NOT_READ
+    if table.live is not None and "BillingModeSummary" in table.live:
+        live = (table.live["BillingModeSummary"] or {}).get("BillingMode", "PROVISIONED")
+    return observe(template, live)
+
+
+def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
+    seen = _billing_mode(table)
+    where = f"{table.logical_id} ({table.type})"
+    if isinstance(seen.value, Unresolved):
+        return META.unknown(
+            table, f"{where} {_PATH} cannot be resolved ({seen.value}).", path=_PATH,
+            evidence=seen.evidence(),
+        )
+    if seen.value != "PROVISIONED":
+        return META.not_applicable(table, f"billing mode {seen.value}")
+    if table.type == "AWS::DynamoDB::GlobalTable":
+        return _judge_global_table(table)
+    name = table.attributes.get("Ref")
+    targets = _dynamodb_targets(snapshot)
+    evidence = seen.evidence(table_name=name if isinstance(name, str) else None)
+    if isinstance(name, str) and f"table/{name}" in targets.resource_ids:
+        return META.passed(table, path=_PATH, evidence=evidence)
+    if targets.unresolved or not isinstance(name, str):
+        return META.unknown(
+            table,
+            f"{where} bills PROVISIONED, and whether a scalable target covers it cannot be "
+            f"resolved (targets {', '.join(targets.unresolved) or '-'}; table name {name}).",
+            path=_PATH,
+            evidence=evidence,
+        )
+    return META.failed(
+        table,
+        f"{where} {_PATH} is PROVISIONED (explicitly or by default) and no "
+        f"AWS::ApplicationAutoScaling::ScalableTarget has ResourceId table/{name}: capacity "
+        "stays fixed, so traffic above it is throttled and idle capacity is paid for. Use "
+        "PAY_PER_REQUEST or add a scalable target with a target-tracking policy."
+        + seen.drift_note(),
+        path=_PATH,
+        evidence=evidence,
+    )
+
+
+def _judge_global_table(table: Resource) -> Verdict:
+    where = f"{table.logical_id} ({table.type})"
+    write = table.prop("WriteProvisionedThroughputSettings", "WriteCapacityAutoScalingSettings")
+    replicas = table.prop("Replicas")
+    fixed_reads: list[str] = []
+    for index, replica in enumerate(replicas if isinstance(replicas, tuple) else ()):
+        if not isinstance(replica, Mapping):
+            continue
+        reads = replica.get("ReadProvisionedThroughputSettings")
+        if isinstance(reads, Mapping) and "ReadCapacityAutoScalingSettings" not in reads:
+            region = replica.get("Region")
+            fixed_reads.append(region if isinstance(region, str) else f"Replicas[{index}]")
+    evidence = {"source": "resolved", "fixed_read_replicas": fixed_reads}
+    if write is not None and not fixed_reads:
+        return META.passed(table, path=_PATH, evidence=evidence)
+    problems = []
+    if write is None:
+        problems.append("WriteProvisionedThroughputSettings has no WriteCapacityAutoScalingSettings")
+    if fixed_reads:
+        problems.append(f"replicas {', '.join(fixed_reads)} pin ReadCapacityUnits")
+    return META.failed(
+        table,
+        f"{where} bills PROVISIONED but {' and '.join(problems)}: that capacity stays fixed, "
+        "so traffic above it is throttled. Use ReadCapacityAutoScalingSettings / "
+        "WriteCapacityAutoScalingSettings, or BillingMode PAY_PER_REQUEST.",
+        path=_PATH,
+        evidence=evidence,
+    )
+
+
+RULE = Rule(META, check)

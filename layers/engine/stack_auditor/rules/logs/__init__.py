@@ -1,0 +1,1 @@
+"""Rules about CloudWatch Logs log groups."""

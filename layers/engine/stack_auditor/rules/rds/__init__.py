@@ -1,0 +1,1 @@
+"""Rules about RDS DB instances and clusters."""

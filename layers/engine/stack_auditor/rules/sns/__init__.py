@@ -1,0 +1,1 @@
+"""Rules about SNS topics."""
