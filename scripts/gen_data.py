@@ -10,6 +10,7 @@ Sources (all maintained upstream, none typed by hand here):
 - cfn-lint's bundled IAM action data (``AdditionalSpecs/Policies.json``: actions per service and
   whether they take resource-level permissions);
 - cfn-lint's region list;
+- cfn-lint's Lambda runtime lifecycle (deprecation dates and successors);
 - docs/rule-catalog.md (the rule ids a suppression may name).
 """
 
@@ -132,6 +133,23 @@ def regions() -> bytes:
     return _compact_json(sorted(REGIONS))
 
 
+def lambda_runtimes() -> bytes:
+    """Runtime -> {"deprecated": date, "successor": runtime}: AWS's Lambda deprecation schedule.
+
+    cfn-lint's ``AdditionalSpecs/LmbdRuntimeLifecycle.json`` transcribes
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html and is kept current.
+    """
+    import cfnlint.data.AdditionalSpecs
+
+    spec = resources.files(cfnlint.data.AdditionalSpecs).joinpath("LmbdRuntimeLifecycle.json")
+    lifecycle = json.loads(spec.read_text())
+    slim = {
+        runtime: {"deprecated": body.get("deprecated"), "successor": body.get("successor")}
+        for runtime, body in sorted(lifecycle.items())
+    }
+    return (json.dumps(slim, sort_keys=True, indent=1) + "\n").encode()
+
+
 CATALOG_DOC = Path(__file__).resolve().parent.parent / "docs/rule-catalog.md"
 _CATALOG_ROW = re.compile(r"^\|\s*`([a-z0-9-]+)`\s*\|\s*([A-Za-z ]+?)\s*\|", re.MULTILINE)
 
@@ -148,6 +166,7 @@ GENERATORS: dict[str, Callable[[], bytes]] = {
     "iam_actions.json.gz": iam_actions,
     "regions.json": regions,
     "rule_ids.json": rule_ids,
+    "lambda_runtimes.json": lambda_runtimes,
 }
 
 

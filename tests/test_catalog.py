@@ -32,6 +32,11 @@ FIRST_ISSUE_IDS = {
 }  # fmt: skip
 
 
+# Engine-level findings that are not catalog rows: template-not-expanded reports a transform the
+# engine could not expand (its resources were not audited), as the issue asks.
+ENGINE_RULE_IDS = {"template-not-expanded"}
+
+
 def catalog_severities(text: str) -> dict[str, str]:
     """Rule id -> default severity, from the catalog's tables and its Suppression section."""
     rows = {m.group(1): m.group(2).strip() for m in _ROW.finditer(text)}
@@ -60,7 +65,7 @@ def test_rule_ids_are_unique() -> None:
 
 def test_every_rule_is_in_the_catalog_with_its_severity(documented: dict[str, str]) -> None:
     for rule in CATALOG:
-        if rule.meta.id.startswith("cfn-lint"):
+        if rule.meta.id.startswith("cfn-lint") or rule.meta.id in ENGINE_RULE_IDS:
             continue
         assert rule.meta.id in documented, f"{rule.meta.id} is not in the catalog"
         assert rule.meta.severity is Severity.parse(documented[rule.meta.id]), rule.meta.id

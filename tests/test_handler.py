@@ -223,19 +223,19 @@ def test_unexpected_errors_raise_for_retry(
         app.lambda_handler(event("create_complete.json", stack_id), Context())
 
 
-def test_cold_import_is_fast_and_lazy() -> None:
+def test_cold_import_is_lazy() -> None:
+    """Importing the handler loads none of the heavy modules: they load on the first event.
+
+    The cold-import time itself is measured by the benchmarks (benchmarks/), not asserted
+    here: timings on a shared 2-core CI machine are too noisy for a test.
+    """
     code = (
-        "import sys, time; sys.path.insert(0, 'functions/audit');"
-        "t = time.perf_counter(); import app; elapsed = time.perf_counter() - t;"
+        "import sys; sys.path.insert(0, 'functions/audit'); import app;"
         "heavy = [m for m in ('boto3', 'stack_auditor.rules', 'stack_auditor.evaluate',"
-        " 'stack_auditor.collect.cloudformation', 'yaml') if m in sys.modules];"
-        "print(elapsed, heavy)"
+        " 'stack_auditor.collect.cloudformation', 'yaml', 'samtranslator') if m in sys.modules];"
+        "print(heavy)"
     )
-    runs = []
-    for _ in range(3):
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.split(" ", 1)
-        runs.append(float(out[0]))
-        assert out[1].strip() == "[]"
-    assert min(runs) < 0.5, runs
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

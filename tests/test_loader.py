@@ -6,7 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_auditor.template.loader import TemplateError, load_template_file, load_template_text
+from stack_auditor.template.loader import (
+    UNKNOWN_TAG,
+    TemplateError,
+    load_template_file,
+    load_template_text,
+)
 
 SHORT_TAGS = """\
 AWSTemplateFormatVersion: 2010-09-09
@@ -109,7 +114,6 @@ def test_json_template_with_lines() -> None:
         ("Resources:\n  A:\n    Type: x\n   bad: indent\n", "not valid YAML"),
         ("Resources:\n  A: {Type: x}\n  A: {Type: y}\n", "duplicate key 'A' at line 3"),
         ('{"Resources": {"A": {"Type": "x"}, "A": {"Type": "y"}}}', "duplicate key 'A'"),
-        ("Resources:\n  A: !Rain::Embed x\n", "!Rain::Embed"),
     ],
 )
 def test_unusable_templates_raise_template_error(text: str, fragment: str) -> None:
@@ -161,3 +165,22 @@ def test_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(TemplateError):
         load_template_file(binary)
+
+
+def test_unknown_tags_load_as_markers_and_are_recorded() -> None:
+    text = (
+        "Resources:\n"
+        "  Mod:\n"
+        "    Type: !Rain::Module ./bucket.yml\n"
+        "  Fn:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties:\n"
+        "      Code: {ZipFile: !Rain::Embed handler.py}\n"
+        "      Layers: [!Rain::Embed other.py, !ValueOf [Subnets, VpcId]]\n"
+    )
+    loaded = load_template_text(text)
+    props = loaded.data["Resources"]["Fn"]["Properties"]
+    assert props["Code"]["ZipFile"] == {UNKNOWN_TAG: {"Tag": "!Rain::Embed", "Value": "handler.py"}}
+    assert props["Layers"][1] == {UNKNOWN_TAG: {"Tag": "!ValueOf", "Value": ["Subnets", "VpcId"]}}
+    assert dict(loaded.unknown_tags) == {"!Rain::Module": 3, "!Rain::Embed": 7, "!ValueOf": 8}
+    assert dict(load_template_text(SHORT_TAGS).unknown_tags) == {}

@@ -223,3 +223,22 @@ def test_malformed_shapes_never_crash(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     snap = snapshot_from_file(path)
     assert snap.resources is not None
+
+
+def test_unknown_yaml_tags_are_unresolved_and_a_transform_gap(tmp_path: Path) -> None:
+    path = tmp_path / "rain.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties:\n"
+        "      Code: {ZipFile: !Rain::Embed handler.py}\n"
+        "      Runtime: python3.13\n"
+    )
+    snapshot = snapshot_from_file(path)
+    code = snapshot.resources["Fn"].properties["Code"]["ZipFile"]
+    assert isinstance(code, Unresolved) and "!Rain::Embed" in code.reason
+    assert snapshot.resources["Fn"].properties["Runtime"] == "python3.13"
+    (gap,) = snapshot.gaps
+    assert (gap.scope, gap.what, gap.reason) == ("stack", "Transform", "unknown YAML tag")
+    assert gap.detail == "YAML tag !Rain::Embed at line 5"

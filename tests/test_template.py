@@ -113,16 +113,24 @@ def test_parameters_have_descriptions_and_safe_defaults(template: dict[str, Any]
     for bad in ("", "Prod", "a b", "x" * 17):
         assert not re.fullmatch(suffix["AllowedPattern"], bad)
 
+    # Empty defaults: the policy (bundled default: iac-rlhf-amazon, HIGH) decides unless set.
     assert params["RequiredTags"]["Type"] == "CommaDelimitedList"
-    assert params["RequiredTags"]["Default"] == "iac-rlhf-amazon"
+    assert params["RequiredTags"]["Default"] == ""
     assert params["AlertMinSeverity"]["AllowedValues"] == [
+        "",
         "CRITICAL",
         "HIGH",
         "MEDIUM",
         "LOW",
         "INFORMATIONAL",
     ]
-    assert params["AlertMinSeverity"]["Default"] == "HIGH"
+    assert params["AlertMinSeverity"]["Default"] == ""
+    policy = params["PolicyParameterName"]
+    assert policy["Default"] == ""
+    for good in ("", "/stack-auditor/policy", "/a/b_c.d-1"):
+        assert re.fullmatch(policy["AllowedPattern"], good)
+    for bad in ("policy", "/a b", "arn:aws:ssm:x"):
+        assert not re.fullmatch(policy["AllowedPattern"], bad)
     assert params["AlertEmail"]["Default"] == ""
     assert str(params["LogRetentionDays"]["Default"]) == "90"
 
@@ -406,7 +414,41 @@ def test_function_permissions_live_in_one_policy(resources: dict[str, Any]) -> N
 
 
 def function_statements(resources: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return statements(props(resources, "AuditFunctionPolicy")["PolicyDocument"])
+    """The policy's statements; a conditional one (Fn::If with AWS::NoValue) as its statement."""
+    found = []
+    for statement in statements(props(resources, "AuditFunctionPolicy")["PolicyDocument"]):
+        if "Fn::If" in statement:
+            _condition, *branches = statement["Fn::If"]
+            found.extend(b for b in branches if b != {"Ref": "AWS::NoValue"})
+        else:
+            found.append(statement)
+    return found
+
+
+def test_policy_parameter_is_read_only_when_given_and_only_that_parameter(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    assert template["Conditions"]["HasPolicyParameter"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PolicyParameterName"}, ""]}]
+    }
+    env = props(resources, "AuditFunction")["Environment"]["Variables"]
+    assert env["POLICY_SSM_PARAMETER"] == {
+        "Fn::If": ["HasPolicyParameter", {"Ref": "PolicyParameterName"}, {"Ref": "AWS::NoValue"}]
+    }
+    document = props(resources, "AuditFunctionPolicy")["PolicyDocument"]
+    (conditional,) = [s for s in statements(document) if "Fn::If" in s]
+    condition, read, otherwise = conditional["Fn::If"]
+    assert condition == "HasPolicyParameter" and otherwise == {"Ref": "AWS::NoValue"}
+    assert read["Action"] == ["ssm:GetParameter"]
+    # the name starts with "/" (AllowedPattern), so this is exactly that parameter's ARN
+    assert read["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+        ":parameter${PolicyParameterName}"
+    }
+    ssm_actions = {
+        a for s in function_statements(resources) for a in as_list(s["Action"]) if "ssm:" in a
+    }
+    assert ssm_actions == {"ssm:GetParameter"}
 
 
 def test_no_wildcards_where_resource_level_permissions_exist(resources: dict[str, Any]) -> None:

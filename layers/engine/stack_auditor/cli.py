@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when an OPEN finding is this severe or worse "
         f"({', '.join(SEVERITY_CHOICES)}; default {DEFAULT_FAIL_ON})",
     )
+    scan.add_argument(
+        "--cfn-lint",
+        action="store_true",
+        help="also run cfn-lint on the template (findings cfn-lint/<code>; needs cfn-lint)",
+    )
     scan.add_argument("--region", type=_region, default="us-east-1")
     scan.add_argument("--account", type=_account, default="123456789012")
     scan.add_argument("--stack-name", help="stack name used for names and finding ids")
@@ -162,6 +167,10 @@ def _run_scan(args: argparse.Namespace) -> int:
 
     fail_on = _fail_on(args.fail_on)
     config = _load_config(args.config)
+    if args.cfn_lint:
+        from dataclasses import replace
+
+        config = replace(config, cfn_lint=True)
     try:
         snapshot = snapshot_from_file(
             args.template,

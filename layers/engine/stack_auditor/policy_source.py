@@ -43,7 +43,9 @@ def default_policy_text() -> str:
     return resources.files("stack_auditor.data").joinpath(DEFAULT_POLICY_FILE).read_text()
 
 
-def load_lambda_config(env: Mapping[str, str], ssm_client_factory: Callable[[], Any]) -> AuditConfig:
+def load_lambda_config(
+    env: Mapping[str, str], ssm_client_factory: Callable[[], Any]
+) -> AuditConfig:
     """The audit policy for this environment; ``ssm_client_factory`` is called only if needed."""
     known = _known_rule_ids()
     name = (env.get(POLICY_PARAMETER_VARIABLE) or "").strip()

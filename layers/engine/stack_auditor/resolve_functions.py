@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stack_auditor.model import Unresolved
+from stack_auditor.template.loader import UNKNOWN_TAG
 
 if TYPE_CHECKING:
     from stack_auditor.resolve import Resolver
@@ -298,6 +299,11 @@ def _fn_transform(r: Resolver, arg: Any, expr: Any) -> Any:
     return Unresolved("Fn::Transform is expanded by a macro at deployment", expr)
 
 
+def _fn_unknown_tag(r: Resolver, arg: Any, expr: Any) -> Any:
+    tag = arg.get("Tag") if isinstance(arg, Mapping) else None
+    return Unresolved(f"unknown YAML tag {tag} (expanded by a packaging tool, e.g. rain)", expr)
+
+
 def _fn_length(r: Resolver, arg: Any, expr: Any) -> Any:
     items = r.resolve_list(arg, expr)
     if isinstance(items, Unresolved):
@@ -341,4 +347,5 @@ HANDLERS: dict[str, Any] = {
     "Fn::Transform": _fn_transform,
     "Fn::Length": _fn_length,
     "Fn::ToJsonString": _fn_to_json_string,
+    UNKNOWN_TAG: _fn_unknown_tag,
 }

@@ -257,4 +257,18 @@ def snapshot_from_file(
         tags=tags,
         lines=loaded.lines,
         source_file=str(path),
+        gaps=unknown_tag_gaps(loaded.unknown_tags),
     )
+
+
+def unknown_tag_gaps(unknown_tags: Mapping[str, int]) -> list[Gap]:
+    """One gap per YAML tag that a packaging tool (rain) expands before deployment."""
+    return [
+        Gap(
+            scope="stack",
+            what="Transform",
+            reason="unknown YAML tag",
+            detail=f"YAML tag {tag} at line {line}",
+        )
+        for tag, line in sorted(unknown_tags.items())
+    ]

@@ -27,6 +27,7 @@ def rule_row(meta: RuleMeta) -> dict[str, Any]:
         "subject_types": list(meta.subject_types),
         "risk": meta.risk,
         "remediation": meta.remediation,
+        "seeds": list(meta.seeds),
         "reference": meta.reference,
     }
 

@@ -75,7 +75,7 @@ def alarm_metrics(alarm: Resource) -> tuple[AlarmMetric, ...]:
                 metric.get("Namespace"),
                 metric.get("MetricName"),
                 _dimensions(metric.get("Dimensions")),
-                feeding is None or query.get("Id") in feeding,
+                feeding is None or str(query.get("Id")) in feeding,
             )
         )
     return tuple(found)
@@ -102,21 +102,22 @@ def _dimensions(raw: Any) -> Dimensions | Unresolved:
 
 def _feeding_query_ids(queries: tuple[Any, ...]) -> frozenset[str] | None:
     """Ids of the queries whose data reaches the alarm; None when every query may."""
-    by_id = {q.get("Id"): q for q in queries if isinstance(q, Mapping)}
+    by_id = {str(q.get("Id")): q for q in queries if isinstance(q, Mapping)}
     pending = [q for q in by_id.values() if q.get("ReturnData") not in (False, "false")]
     reached: set[str] = set()
     while pending:
         query = pending.pop()
-        if query.get("Id") in reached:
+        query_id = str(query.get("Id"))
+        if query_id in reached:
             continue
-        reached.add(query.get("Id"))
+        reached.add(query_id)
         expression = query.get("Expression")
         if expression is None:
             continue
         if not isinstance(expression, str) or "METRICS(" in expression.upper():
             return None  # unresolved, or refers to every query
         pending.extend(by_id[name] for name in _QUERY_ID.findall(expression) if name in by_id)
-    return frozenset(str(i) for i in reached)
+    return frozenset(reached)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,9 @@ _ASYNC_PRINCIPAL = re.compile(
 )
 
 
+PERMISSION_KIND = "invoke permission for"  # Invoker.kind prefix of the corroborating signal
+
+
 class Invoker(NamedTuple):
     source: str  # logical id of the subscription, rule, bucket, permission, ...
     kind: str  # e.g. "SNS subscription", "EventBridge rule target"
@@ -183,7 +186,7 @@ def _invocations(snapshot: StackSnapshot) -> Iterator[tuple[Resource | None, Inv
             principal = res.prop("Principal")
             if isinstance(principal, str) and _ASYNC_PRINCIPAL.match(principal):
                 target = function_for_target(snapshot, *_at(res, "FunctionName"))
-                yield target, Invoker(lid, f"Lambda permission for {principal}")
+                yield target, Invoker(lid, f"{PERMISSION_KIND} {principal}")
 
 
 def _iot_invocations(
@@ -215,30 +218,27 @@ def async_invokers(snapshot: StackSnapshot) -> Mapping[str, tuple[Invoker, ...]]
 # --- dead-letter targets and failure destinations ------------------------------------------
 
 
-def _dead_letter_references(
-    snapshot: StackSnapshot, res: Resource
-) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
-    """(via, path, resolved, as written) of every DLQ/on-failure reference in ``res``."""
+def _dead_letter_references(res: Resource) -> Iterator[tuple[str, Any, Any]]:
+    """(path, resolved, as written) of every DLQ/on-failure reference in ``res``."""
+    paths: list[tuple[str | int, ...]] = []
     kind = res.type
     if kind in (QUEUE, "AWS::SNS::Subscription"):
+        # a Json property: a mapping, or JSON text (then nothing is written per key)
         policy = json_property(res.prop("RedrivePolicy"))
         if isinstance(policy, Mapping) and "deadLetterTargetArn" in policy:
-            _resolved, raw = _at(res, "RedrivePolicy", "deadLetterTargetArn")
-            path: tuple[str | int, ...] = ("RedrivePolicy", "deadLetterTargetArn")
-            yield _dotted(path), path, policy["deadLetterTargetArn"], raw
+            redrive: tuple[str | int, ...] = ("RedrivePolicy", "deadLetterTargetArn")
+            yield _dotted(redrive), policy["deadLetterTargetArn"], _at(res, *redrive)[1]
     elif kind == FUNCTION:
-        path = ("DeadLetterConfig", "TargetArn")
-        yield (_dotted(path), path, *_at(res, *path))
+        paths.append(("DeadLetterConfig", "TargetArn"))
     elif kind in ("AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"):
-        path = ("DestinationConfig", "OnFailure", "Destination")
-        yield (_dotted(path), path, *_at(res, *path))
+        paths.append(("DestinationConfig", "OnFailure", "Destination"))
     elif kind == "AWS::Events::Rule":
         for i, _target in enumerate(_items(res.prop("Targets"))):
-            path = ("Targets", i, "DeadLetterConfig", "Arn")
-            yield (_dotted(path), path, *_at(res, *path))
+            paths.append(("Targets", i, "DeadLetterConfig", "Arn"))
     elif kind == "AWS::Scheduler::Schedule":
-        path = ("Target", "DeadLetterConfig", "Arn")
-        yield (_dotted(path), path, *_at(res, *path))
+        paths.append(("Target", "DeadLetterConfig", "Arn"))
+    for path in paths:
+        yield (_dotted(path), *_at(res, *path))
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:
@@ -253,7 +253,7 @@ def dead_letter_targets(snapshot: StackSnapshot) -> Mapping[str, tuple[DeadLette
     """Queue or topic logical id -> who sends failed messages/events to it, and through what."""
     found: dict[str, list[DeadLetterReferrer]] = defaultdict(list)
     for res in snapshot.resources.values():
-        for via, _path, resolved, raw in _dead_letter_references(snapshot, res):
+        for via, resolved, raw in _dead_letter_references(res):
             if resolved is None:
                 continue
             target = resource_for(snapshot, resolved, raw)

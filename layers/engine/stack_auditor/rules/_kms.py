@@ -66,9 +66,8 @@ def resolve_key(snapshot: StackSnapshot, value: Any) -> KeyReference:
 def _alias_name_of_arn(value: str) -> str | None:
     # arn:<partition>:kms:<region>:<account>:alias/<name>
     parts = value.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms":
-        if parts[5].startswith("alias/"):
-            return parts[5]
+    if len(parts) == 6 and parts[:3:2] == ["arn", "kms"] and parts[5].startswith("alias/"):
+        return parts[5]
     return None
 
 

@@ -8,6 +8,12 @@ template: 0.064 s here against 0.108 s for ``cfnlint.decode.cfn_yaml.loads``). W
 line of each resource key by composing the node graph first and reading the marks of the
 ``Resources`` node's keys.
 
+Tags that are not CloudFormation's (``!Rain::Embed``, ``!Rain::Module``, ``!ValueOf``: a
+packaging tool expands them before deployment) do not stop the scan: each becomes the marker
+``{UNKNOWN_TAG: {"Tag": "!Rain::Embed", "Value": ...}}``, which the resolver turns into an
+Unresolved value, and ``LoadedTemplate.unknown_tags`` records where each tag first appears so
+the snapshot can say what was not expanded.
+
 Safety: PyYAML shares the constructed object for every alias, so a "billion laughs" document is
 cheap to construct but explodes when anything walks it. Before constructing we compute the
 expanded size of the node graph (memoised per node, so the check itself is linear) and reject
@@ -18,7 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,9 @@ import yaml
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024  # CloudFormation itself caps templates at 1 MB
 MAX_EXPANDED_NODES = 2_000_000  # nodes after alias expansion
 MAX_DEPTH = 200
+
+# Marker key of a value under a tag that is not a CloudFormation intrinsic function.
+UNKNOWN_TAG = "Fn::UnknownTag"
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -39,10 +49,14 @@ class TemplateError(Exception):
 class LoadedTemplate:
     data: dict[str, Any]
     lines: dict[str, int]  # logical id -> 1-based line of its key under Resources
+    # non-CloudFormation tag ("!Rain::Embed") -> 1-based line of its first use
+    unknown_tags: Mapping[str, int] = field(default_factory=dict)
 
 
 class _CfnLoader(_BaseLoader):
     """Safe loader with CloudFormation short tags, duplicate-key errors, dates as strings."""
+
+    unknown_tags: dict[str, int]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
@@ -93,11 +107,10 @@ def _construct_getatt(loader: _CfnLoader, node: yaml.Node) -> dict[str, Any]:
     return {"Fn::GetAtt": value}
 
 
-def _reject_unknown_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> Any:
-    raise TemplateError(
-        f"unknown YAML tag !{suffix} at line {node.start_mark.line + 1} (not a CloudFormation"
-        " intrinsic function; does the template need packaging, e.g. by rain, first?)"
-    )
+def _construct_unknown_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> Any:
+    tag = f"!{suffix}"
+    loader.unknown_tags.setdefault(tag, node.start_mark.line + 1)
+    return {UNKNOWN_TAG: {"Tag": tag, "Value": _construct_node(loader, node)}}
 
 
 def _install_constructors() -> None:
@@ -110,7 +123,7 @@ def _install_constructors() -> None:
     _CfnLoader.add_constructor("!Ref", _function_constructor("Ref"))
     _CfnLoader.add_constructor("!Condition", _function_constructor("Condition"))
     _CfnLoader.add_constructor("!GetAtt", _construct_getatt)
-    _CfnLoader.add_multi_constructor("!", _reject_unknown_tag)
+    _CfnLoader.add_multi_constructor("!", _construct_unknown_tag)
     # CloudFormation keeps "2012-10-17" as text; PyYAML would make a datetime.date of it
     _CfnLoader.add_constructor("tag:yaml.org,2002:timestamp", _CfnLoader.construct_yaml_str)
 
@@ -176,8 +189,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _load_yaml(text: str) -> tuple[Any, dict[str, int]]:
+def _load_yaml(text: str, unknown_tags: dict[str, int]) -> tuple[Any, dict[str, int]]:
     loader = _CfnLoader(text)
+    loader.unknown_tags = unknown_tags
     try:
         root = loader.get_single_node()
         if root is None:
@@ -233,20 +247,21 @@ def load_template_text(text: str, filename: str | None = None) -> LoadedTemplate
         raise TemplateError(f"{where}template is larger than {MAX_TEMPLATE_BYTES} bytes")
     data: Any
     lines: dict[str, int]
+    unknown_tags: dict[str, int] = {}
     try:
         if text.lstrip().startswith("{"):
             try:
                 data = json.loads(text, object_pairs_hook=_json_pairs)
                 lines = {}
             except json.JSONDecodeError:
-                data, lines = _load_yaml(text)  # YAML flow style that is not strict JSON
+                data, lines = _load_yaml(text, unknown_tags)  # YAML flow style, not strict JSON
             else:
                 _check_json_depth(data)
                 resources = data.get("Resources") if isinstance(data, dict) else None
                 if isinstance(resources, dict):
                     lines = _json_lines(text, list(resources))
         else:
-            data, lines = _load_yaml(text)
+            data, lines = _load_yaml(text, unknown_tags)
     except TemplateError as exc:
         raise TemplateError(f"{where}{exc}") from None
     except _DuplicateKey as exc:
@@ -265,7 +280,7 @@ def load_template_text(text: str, filename: str | None = None) -> LoadedTemplate
     bad = [k for k, v in resources.items() if not isinstance(k, str) or not isinstance(v, dict)]
     if bad:
         raise TemplateError(f"{where}resource {bad[0]!r} is not a mapping with a Type")
-    return LoadedTemplate(data=data, lines=lines)
+    return LoadedTemplate(data=data, lines=lines, unknown_tags=unknown_tags)
 
 
 def load_template_file(path: str | Path) -> LoadedTemplate:

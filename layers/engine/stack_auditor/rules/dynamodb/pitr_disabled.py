@@ -3,8 +3,9 @@
 Without PITR a bad write or delete cannot be undone: only on-demand backups, if anyone took
 one, can restore the table. Enabled means
 ``PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled: true`` (the default is off).
-``AWS::DynamoDB::GlobalTable`` sets it per replica (``Replicas[].PointInTimeRecoverySpecification``):
-every replica must have it, since each region's copy is restored on its own.
+``AWS::DynamoDB::GlobalTable`` sets it per replica
+(``Replicas[].PointInTimeRecoverySpecification``): every replica must have it, since each
+region's copy is restored on its own.
 Live: ``ContinuousBackupsDescription`` (``DescribeContinuousBackups``) in ``resource.live``.
 """
 
@@ -74,7 +75,9 @@ def _judge_table(table: Resource) -> Verdict:
     where = f"{table.logical_id} ({table.type}) {_PATH}"
     if isinstance(seen.value, Unresolved):
         return META.unknown(
-            table, f"{where} cannot be resolved ({seen.value}).", path=_PATH,
+            table,
+            f"{where} cannot be resolved ({seen.value}).",
+            path=_PATH,
             evidence=seen.evidence(),
         )
     if seen.value:
@@ -94,15 +97,21 @@ def _judge_global_table(table: Resource) -> Verdict:
     where = f"{table.logical_id} ({table.type})"
     if not isinstance(replicas, tuple):
         return META.unknown(
-            table, f"{where} Properties.Replicas cannot be resolved ({replicas}).",
-            path=_REPLICA_PATH, evidence={"source": "resolved"},
+            table,
+            f"{where} Properties.Replicas cannot be resolved ({replicas}).",
+            path=_REPLICA_PATH,
+            evidence={"source": "resolved"},
         )
     off: list[str] = []
     unresolved: list[str] = []
     for index, replica in enumerate(replicas):
         region = replica.get("Region") if isinstance(replica, Mapping) else None
         label = region if isinstance(region, str) else f"Replicas[{index}]"
-        spec = replica.get("PointInTimeRecoverySpecification") if isinstance(replica, Mapping) else replica
+        spec = (
+            replica.get("PointInTimeRecoverySpecification")
+            if isinstance(replica, Mapping)
+            else replica
+        )
         enabled = _enabled(spec)
         if isinstance(enabled, Unresolved):
             unresolved.append(label)

@@ -89,7 +89,9 @@ def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
     where = f"{table.logical_id} ({table.type})"
     if isinstance(seen.value, Unresolved):
         return META.unknown(
-            table, f"{where} {_PATH} cannot be resolved ({seen.value}).", path=_PATH,
+            table,
+            f"{where} {_PATH} cannot be resolved ({seen.value}).",
+            path=_PATH,
             evidence=seen.evidence(),
         )
     if seen.value != "PROVISIONED":
@@ -109,10 +111,12 @@ def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
             path=_PATH,
             evidence=evidence,
         )
+    # a synthetic scan-time name means nothing to the reader: show the expression to write
+    resource_id = f"!Sub table/${{{table.logical_id}}}" if table.synthetic_ids else f"table/{name}"
     return META.failed(
         table,
         f"{where} {_PATH} is PROVISIONED (explicitly or by default) and no "
-        f"AWS::ApplicationAutoScaling::ScalableTarget has ResourceId table/{name}: capacity "
+        f"AWS::ApplicationAutoScaling::ScalableTarget has ResourceId {resource_id}: capacity "
         "stays fixed, so traffic above it is throttled and idle capacity is paid for. Use "
         "PAY_PER_REQUEST or add a scalable target with a target-tracking policy."
         + seen.drift_note(),
@@ -138,7 +142,9 @@ def _judge_global_table(table: Resource) -> Verdict:
         return META.passed(table, path=_PATH, evidence=evidence)
     problems = []
     if write is None:
-        problems.append("WriteProvisionedThroughputSettings has no WriteCapacityAutoScalingSettings")
+        problems.append(
+            "WriteProvisionedThroughputSettings has no WriteCapacityAutoScalingSettings"
+        )
     if fixed_reads:
         problems.append(f"replicas {', '.join(fixed_reads)} pin ReadCapacityUnits")
     return META.failed(

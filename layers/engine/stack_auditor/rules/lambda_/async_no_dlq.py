@@ -16,7 +16,11 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Unresolved, Verdict, thaw
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._graph import async_invokers, function_failure_destination
+from stack_auditor.rules._graph import (
+    PERMISSION_KIND,
+    async_invokers,
+    function_failure_destination,
+)
 
 META = RuleMeta(
     id="lambda-async-no-dlq",
@@ -51,7 +55,9 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
             yield META.not_applicable(function, "not invoked asynchronously by the stack")
             continue
         where = f"{function.logical_id} (AWS::Lambda::Function)"
-        invoked_by = ", ".join(f"{i.kind} {i.source}" for i in invokers)
+        # name the invokers themselves; a permission is shown only when nothing else is known
+        direct = [i for i in invokers if not i.kind.startswith(PERMISSION_KIND)]
+        invoked_by = ", ".join(f"{i.source} ({i.kind})" for i in direct or invokers)
         destinations = function_failure_destination(snapshot, function)
         known = [d for d in destinations if not isinstance(d.target, Unresolved)]
         evidence = {
@@ -66,7 +72,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
             first = known[0]
             yield META.passed(
                 function,
-                f"{where} is invoked asynchronously ({invoked_by}); failed events go to "
+                f"{where} is invoked asynchronously by {invoked_by}; failed events go to "
                 f"{first.target} ({first.referrer} {first.path}).{first.drift_note}",
                 path=_PATH,
                 evidence=evidence,
@@ -74,7 +80,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         elif destinations:
             yield META.unknown(
                 function,
-                f"{where} is invoked asynchronously ({invoked_by}), but its failure destination "
+                f"{where} is invoked asynchronously by {invoked_by}, but its failure destination "
                 f"cannot be resolved ({destinations[0].target}).",
                 path=_PATH,
                 evidence=evidence,
@@ -89,7 +95,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                 evidence["source"] = "live"
             yield META.failed(
                 function,
-                f"{where} is invoked asynchronously ({invoked_by}) but has no {_PATH} and no "
+                f"{where} is invoked asynchronously by {invoked_by} but has no {_PATH} and no "
                 "EventInvokeConfig DestinationConfig.OnFailure: an event that still fails after "
                 f"Lambda's retries is discarded and cannot be inspected or replayed.{drift}",
                 path=_PATH,

@@ -14,12 +14,12 @@ says), an ARN, an SSM parameter path (``/app/db/password``), the name/ARN of a s
 (``Ref``/``GetAtt`` to a ``AWS::SecretsManager::Secret`` or ``AWS::SSM::Parameter``), an
 empty string, ``true``/``false``.
 
-A ``Ref`` (or ``${}``) to a ``NoEcho`` parameter is not a literal in the template, but CloudFormation
-writes the parameter's value into the function configuration in plaintext, where NoEcho no
-longer hides it: that is a FAIL with its own message ("passes a NoEcho parameter into plaintext
-environment"); the fix is the same (pass the secret's ARN and read it at runtime). Dynamic
-references also end up resolved in the configuration, but the catalog accepts them: the
-template and the stack's parameters hold no secret then.
+A ``Ref`` (or ``${}``) to a ``NoEcho`` parameter is not a literal in the template, but
+CloudFormation writes the parameter's value into the function configuration in plaintext,
+where NoEcho no longer hides it: that is a FAIL with its own message ("passes a NoEcho
+parameter into plaintext environment"); the fix is the same (pass the secret's ARN and read
+it at runtime). Dynamic references also end up resolved in the configuration, but the catalog
+accepts them: the template and the stack's parameters hold no secret then.
 
 The value is never copied into a verdict (message, path or evidence): only the variable's
 name and the kind of value. Live side: when ``resource.live`` holds ``Environment.Variables``
@@ -29,6 +29,7 @@ live value and reported as drift.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -143,8 +144,11 @@ _VARIABLES_PATH = "Properties.Environment.Variables"
 
 def name_parts(name: str) -> tuple[str, ...]:
     """Upper-case word parts of a variable name: ``dbPassword`` -> (``DB``, ``PASSWORD``)."""
-    return tuple(part.upper() for chunk in re.split(r"[^A-Za-z0-9]+", name)
-                 for part in _NAME_PARTS.findall(chunk))
+    return tuple(
+        part.upper()
+        for chunk in re.split(r"[^A-Za-z0-9]+", name)
+        for part in _NAME_PARTS.findall(chunk)
+    )
 
 
 def looks_secret(name: str) -> bool:
@@ -153,7 +157,7 @@ def looks_secret(name: str) -> bool:
         return False
     if any(part in _SECRET_PARTS for part in parts):
         return True
-    return any(a in _KEY_QUALIFIERS and b == "KEY" for a, b in zip(parts, parts[1:]))
+    return any(a in _KEY_QUALIFIERS and b == "KEY" for a, b in itertools.pairwise(parts))
 
 
 def _not_secret_text(value: str, snapshot: StackSnapshot) -> str | None:
@@ -185,7 +189,7 @@ def _raw_variables(function: Resource) -> Mapping[str, Any]:
 def _resource_reference(raw: Any, snapshot: StackSnapshot) -> str | None:
     """Logical id of the stack resource a ``Ref``/``GetAtt`` as written points at."""
     if isinstance(raw, Mapping) and len(raw) == 1:
-        ((key, arg),) = raw.items()
+        ((key, _arg),) = raw.items()
         if key in ("Ref", "Fn::GetAtt"):
             names = referenced_names(raw)
             target = next(iter(names), None) if len(names) == 1 else None
@@ -263,12 +267,15 @@ def _judge_variable(
     if _resource_reference(raw, snapshot) is not None:
         return None  # a Ref/GetAtt to a stack resource gives its name or ARN, not a secret
     if isinstance(value, Unresolved) or contains_unresolved(value):
+        parameters = sorted(referenced_names(raw) & set(snapshot.parameters)) if raw else []
+        origin = f" (from parameter {', '.join(parameters)})" if parameters else ""
         return META.unknown(
             function,
-            f"{where} {path} looks like a secret and its value cannot be resolved; cannot "
-            "tell whether it is a plaintext secret or a reference to one.",
+            f"{where} {path} looks like a secret and its value{origin} cannot be resolved; "
+            "cannot tell whether it is a plaintext secret or a reference to one. If it holds "
+            "the secret itself, pass a Secrets Manager secret's ARN instead.",
             path=path,
-            evidence={"source": "resolved", "variable": name},
+            evidence={"source": "resolved", "variable": name, "parameters": parameters},
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None

@@ -115,7 +115,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                     path=path,
                     purpose=f"access to {target.logical_id} ({target.type}), which the "
                     f"environment variable {name} names",
-                    actions_label=f"any {service} action",
+                    actions_label=f"{service} action",
                     target_label=target.logical_id,
                 )
         if not judged:

@@ -8,6 +8,10 @@ Region) counts for every function (see ``_alarms``). SAM functions are judged on
 ``AWS::Lambda::Function``. An alarm whose namespace, metric or dimension cannot be resolved may
 watch any function, so a function no other alarm covers is UNKNOWN.
 
+Not applicable: a function that backs a custom resource of the stack (the ``ServiceToken`` of a
+``Custom::*`` / ``AWS::CloudFormation::CustomResource``). It runs during stack operations, and
+its failure already surfaces as a failed stack operation, which is the alert.
+
 Live side: ``function.live["ErrorAlarms"]`` (alarm names from ``DescribeAlarmsForMetric`` on
 the function's Errors, when collected) also sees alarms defined outside the stack.
 """
@@ -20,6 +24,7 @@ from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._alarms import error_alarms
+from stack_auditor.rules._snapshot_cache import per_snapshot
 
 META = RuleMeta(
     id="lambda-no-error-alarm",
@@ -48,8 +53,16 @@ _PATH = "Metrics.AWS/Lambda.Errors"
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     index = error_alarms(snapshot)
+    providers = custom_resource_providers(snapshot)
     for function in snapshot.of_type("AWS::Lambda::Function"):
         where = f"{function.logical_id} (AWS::Lambda::Function)"
+        if function.logical_id in providers:
+            yield META.not_applicable(
+                function,
+                f"{where} backs custom resource {providers[function.logical_id]}: its "
+                "failures fail the stack operation.",
+            )
+            continue
         live = function.live.get("ErrorAlarms") if function.live is not None else None
         own = index.by_function.get(function.logical_id, ())
         if live:
@@ -92,6 +105,18 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                 path=_PATH,
                 evidence={"source": "resolved", "alarms": []},
             )
+
+
+@per_snapshot
+def custom_resource_providers(snapshot: StackSnapshot) -> dict[str, str]:
+    """Function logical id -> a custom resource whose ServiceToken is that function."""
+    providers: dict[str, str] = {}
+    for res in snapshot.resources.values():
+        if res.type.startswith("Custom::") or res.type == "AWS::CloudFormation::CustomResource":
+            owner = snapshot.owner_of(res.prop("ServiceToken"))
+            if owner is not None and owner.type == "AWS::Lambda::Function":
+                providers.setdefault(owner.logical_id, res.logical_id)
+    return providers
 
 
 RULE = Rule(META, check)

@@ -46,7 +46,7 @@ LOG_GROUP = "AWS::Logs::LogGroup"
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    days: int | None | Unresolved  # None: never expires
+    days: int | Unresolved | None  # None: never expires
     source: str  # "live" or "resolved"
     template_days: Any = None  # the template's value when live disagrees (drift)
 
@@ -60,7 +60,7 @@ def retention_of(group: Resource) -> Retention:
     return Retention(live, "live", template if template != live else None)
 
 
-def _days(value: Any) -> int | None | Unresolved:
+def _days(value: Any) -> int | Unresolved | None:
     if value is None or isinstance(value, Unresolved):
         return value
     if isinstance(value, bool):

@@ -4,6 +4,7 @@ booleans as CloudFormation writes them, and the cluster an Aurora instance belon
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,7 @@ def _normal(value: Any) -> Any:
     return flag if isinstance(flag, bool) else value
 
 
-def as_bool(value: Any) -> bool | None | Unresolved:
+def as_bool(value: Any) -> bool | Unresolved | None:
     """True/False from a boolean or "true"/"false" text; None when unset; else Unresolved."""
     if value is None or isinstance(value, bool | Unresolved):
         return value
@@ -82,21 +83,30 @@ def cluster_of(snapshot: StackSnapshot, instance: Resource) -> Resource | Unreso
     identifier = instance.prop("DBClusterIdentifier")
     if identifier is None:
         return None
-    raw = instance.raw_properties.get("DBClusterIdentifier")
-    if hasattr(raw, "get") and isinstance(raw.get("Ref"), str):
-        target = snapshot.resources.get(raw["Ref"])
-        if target is not None and target.type == CLUSTER:
-            return target
+    target = ref_target(snapshot, instance, "DBClusterIdentifier")
+    if target is not None and target.type == CLUSTER:
+        return target
     owner = snapshot.owner_of(identifier)
     if owner is not None and owner.type == CLUSTER:
         return owner
     for cluster in snapshot.of_type(CLUSTER):
         name = cluster.prop("DBClusterIdentifier")
-        if isinstance(name, str) and isinstance(identifier, str) and name.lower() == identifier.lower():
+        if (
+            isinstance(name, str)
+            and isinstance(identifier, str)
+            and name.lower() == identifier.lower()
+        ):
             return cluster
     if isinstance(identifier, Unresolved):
         return identifier
     return Unresolved(f"cluster {identifier!r} is not a resource of this stack")
+
+
+def ref_target(snapshot: StackSnapshot, resource: Resource, name: str) -> Resource | None:
+    """The stack resource ``Properties.<name>`` refers to with ``Ref``, as written."""
+    raw = resource.raw_properties.get(name)
+    target = raw.get("Ref") if isinstance(raw, Mapping) else None
+    return snapshot.resources.get(target) if isinstance(target, str) else None
 
 
 def where(resource: Resource) -> str:

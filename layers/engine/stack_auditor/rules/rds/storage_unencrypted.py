@@ -23,7 +23,15 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules.rds._database import CLUSTER, INSTANCE, as_bool, cluster_of, read_setting, where
+from stack_auditor.rules.rds._database import (
+    CLUSTER,
+    INSTANCE,
+    as_bool,
+    cluster_of,
+    read_setting,
+    ref_target,
+    where,
+)
 
 META = RuleMeta(
     id="rds-storage-unencrypted",
@@ -46,13 +54,17 @@ META = RuleMeta(
 )
 
 _PATH = "Properties.StorageEncrypted"
-_INSTANCE_SOURCES = (
+_INSTANCE_SOURCES: tuple[str, ...] = (
     "SourceDBInstanceIdentifier",
     "SourceDbiResourceId",
     "SourceDBInstanceAutomatedBackupsArn",
     "DBSnapshotIdentifier",
 )
-_CLUSTER_SOURCES = ("SnapshotIdentifier", "SourceDBClusterIdentifier", "ReplicationSourceIdentifier")
+_CLUSTER_SOURCES: tuple[str, ...] = (
+    "SnapshotIdentifier",
+    "SourceDBClusterIdentifier",
+    "ReplicationSourceIdentifier",
+)
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
@@ -72,7 +84,9 @@ def _judge(snapshot: StackSnapshot, database: Resource) -> Verdict:
             )
         sources = _INSTANCE_SOURCES
     elif str(database.prop("EngineMode", default="")).lower() == "serverless":
-        return META.passed(database, "Aurora Serverless v1 clusters are always encrypted", path=_PATH)
+        return META.passed(
+            database, "Aurora Serverless v1 clusters are always encrypted", path=_PATH
+        )
     else:
         sources = _CLUSTER_SOURCES
     source_property = next((p for p in sources if database.prop(p) is not None), None)
@@ -99,10 +113,8 @@ def _judge(snapshot: StackSnapshot, database: Resource) -> Verdict:
 
 
 def _inherited(snapshot: StackSnapshot, database: Resource, source_property: str) -> Verdict:
-    raw = database.raw_properties.get(source_property)
     source = snapshot.owner_of(database.prop(source_property))
-    if source is None and hasattr(raw, "get") and isinstance(raw.get("Ref"), str):
-        source = snapshot.resources.get(raw["Ref"])
+    source = source or ref_target(snapshot, database, source_property)
     if source is not None and source.type == database.type:
         return META.not_applicable(
             database,

@@ -46,7 +46,9 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         where = f"{topic.logical_id} (AWS::SNS::Topic) {_PATH}"
         if isinstance(seen.value, Unresolved):
             yield META.unknown(
-                topic, f"{where} cannot be resolved ({seen.value}).", path=_PATH,
+                topic,
+                f"{where} cannot be resolved ({seen.value}).",
+                path=_PATH,
                 evidence=seen.evidence(),
             )
         elif seen.value:

@@ -1,0 +1,14 @@
+"""kms-key-rotation-disabled: its fixtures give exactly their expected verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rule_fixtures import assert_fixture, fixture_params
+
+RULE_ID = "kms-key-rotation-disabled"
+
+
+@fixture_params(RULE_ID)
+def test_fixture(fixture: Path) -> None:
+    assert_fixture(RULE_ID, fixture)
