@@ -127,6 +127,27 @@ def test_shared_values_are_not_identifiers(tmp_path: Path) -> None:
     assert table is not None and table.logical_id == "Table"
 
 
+def test_names_shared_across_types_trace_to_each_owner(tmp_path: Path) -> None:
+    """A function and its role both named "orders": type-aware lookups find each one."""
+    path = tmp_path / "shared.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Role:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Properties: {RoleName: orders, AssumeRolePolicyDocument: {}}\n"
+        "  Function:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties: {FunctionName: orders, Role: !GetAtt Role.Arn, Code: {}}\n"
+    )
+    snap = snapshot_from_file(path)
+    assert [r.logical_id for r in snap.owners_of("orders")] == ["Role", "Function"]
+    function = snap.owner_of("orders", "AWS::Lambda::Function")
+    assert function is not None and function.logical_id == "Function"
+    role = snap.owner_of("orders", "AWS::IAM::Role")
+    assert role is not None and role.logical_id == "Role"
+    assert snap.owner_of("orders", "AWS::SQS::Queue") is None
+
+
 def test_snapshot_is_frozen(sam_snapshot: StackSnapshot) -> None:
     fn = sam_snapshot.resources["Worker"]
     assert isinstance(fn.properties, MappingProxyType)

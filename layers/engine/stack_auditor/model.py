@@ -207,8 +207,10 @@ class StackSnapshot:
     live_read: bool = False  # True when collectors ran (audit/Lambda), False for scan
     extras: Mapping[str, Any] = field(default=EMPTY)  # account-level live facts (issue 4)
     # Every identifier string of every resource (physical id, name, ARN, queue URL, ...) ->
-    # logical id, so a literal or resolved string can be traced back to the stack's resource.
-    identifiers: Mapping[str, str] = EMPTY
+    # the logical ids carrying it, in template order, so a literal or resolved string can be
+    # traced back to the stack's resource. Names are not unique across types (a function and
+    # its role are often both "orders-dev"): callers that know what they look for pass types.
+    identifiers: Mapping[str, tuple[str, ...]] = EMPTY
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         """Resources whose type is one of ``types``, in template order."""
@@ -219,12 +221,19 @@ class StackSnapshot:
     def by_physical_id(self) -> Mapping[str, Resource]:
         return {r.physical_id: r for r in self.resources.values() if r.physical_id}
 
-    def owner_of(self, value: Any) -> Resource | None:
-        """The stack resource a resolved string names (by name, ARN, URL or physical id)."""
+    def owners_of(self, value: Any, *types: str) -> tuple[Resource, ...]:
+        """Every stack resource a resolved string names (by name, ARN, URL or physical id),
+        restricted to ``types`` when given."""
         if not isinstance(value, str):
-            return None
-        logical_id = self.identifiers.get(value)
-        return self.resources.get(logical_id) if logical_id else None
+            return ()
+        found = (self.resources[i] for i in self.identifiers.get(value, ()) if i in self.resources)
+        return tuple(r for r in found if not types or r.type in types)
+
+    def owner_of(self, value: Any, *types: str) -> Resource | None:
+        """The stack resource a resolved string names, of one of ``types`` when given; the
+        first in template order when several resources carry the same name."""
+        owners = self.owners_of(value, *types)
+        return owners[0] if owners else None
 
     def gaps_for(self, logical_id: str) -> tuple[Gap, ...]:
         return tuple(g for g in self.gaps if g.scope in (logical_id, "stack"))

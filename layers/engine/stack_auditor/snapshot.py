@@ -105,15 +105,17 @@ def _is_identifier_attribute(name: str) -> bool:
     return name == "Ref" or name.endswith(_IDENTIFIER_SUFFIXES)
 
 
-def _index_identifiers(resources: Mapping[str, Resource]) -> dict[str, str]:
-    index: dict[str, str] = {}
+def _index_identifiers(resources: Mapping[str, Resource]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
     for logical_id, res in resources.items():
         candidates = [res.physical_id]
         candidates += [v for k, v in res.attributes.items() if _is_identifier_attribute(k)]
         for value in candidates:
-            if isinstance(value, str) and value and value not in index:
-                index[value] = logical_id
-    return index
+            if isinstance(value, str) and value:
+                owners = index.setdefault(value, [])
+                if logical_id not in owners:
+                    owners.append(logical_id)
+    return {value: tuple(owners) for value, owners in index.items()}
 
 
 def build_snapshot(

@@ -38,9 +38,11 @@ class Suppression:
 
 @cache
 def known_rule_ids() -> frozenset[str]:
-    """Every rule id of the catalog (implemented or not): a suppression may name any of them."""
+    """Every rule id of the catalog and of the engine: a suppression may name any of them."""
+    from stack_auditor.rules import CATALOG  # at call time: the rules import this module
+
     text = resources.files("stack_auditor.data").joinpath("rule_ids.json").read_text()
-    return frozenset(json.loads(text)) | {SUPPRESSION_RULE_ID}
+    return frozenset(json.loads(text)) | {rule.meta.id for rule in CATALOG}
 
 
 def is_known_rule_id(rule_id: Any) -> bool:

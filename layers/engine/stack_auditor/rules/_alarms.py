@@ -169,7 +169,7 @@ def _watched_function(snapshot: StackSnapshot, metric: AlarmMetric) -> str | Unr
     value = values[0]
     if isinstance(value, Unresolved):
         return value
-    owner = snapshot.owner_of(value)
-    if owner is not None and owner.type == "AWS::Lambda::Function":
+    owner = snapshot.owner_of(value, "AWS::Lambda::Function")
+    if owner is not None:
         return owner.logical_id
     return None

@@ -81,9 +81,12 @@ def _written_target(snapshot: StackSnapshot, raw: Any) -> Resource | None:
     return snapshot.resources.get(name) if isinstance(name, str) else None
 
 
-def resource_for(snapshot: StackSnapshot, value: Any, raw: Any = None) -> Resource | None:
-    """The stack resource a resolved reference names, else the one the written Ref names."""
-    owner = snapshot.owner_of(value)
+def resource_for(
+    snapshot: StackSnapshot, value: Any, raw: Any = None, types: tuple[str, ...] = ()
+) -> Resource | None:
+    """The stack resource (of ``types`` when given) a resolved reference names, else the one
+    the written Ref names."""
+    owner = snapshot.owner_of(value, *types)
     return owner if owner is not None else _written_target(snapshot, raw)
 
 
@@ -96,6 +99,9 @@ def _unqualified_function_name(value: str) -> str | None:
     return None
 
 
+_FUNCTION_LIKE = (FUNCTION, "AWS::Lambda::Alias", "AWS::Lambda::Version")
+
+
 def function_for_target(snapshot: StackSnapshot, value: Any, raw: Any = None) -> Resource | None:
     """The stack's AWS::Lambda::Function a target names: by name, ARN, alias or version.
 
@@ -103,13 +109,16 @@ def function_for_target(snapshot: StackSnapshot, value: Any, raw: Any = None) ->
     alias resource in the stack (``...:function:name:live``) is stripped of its qualifier.
     ``raw`` (the value as written) is used when the resolved value is not known.
     """
-    found = resource_for(snapshot, value, raw)
+    found = resource_for(snapshot, value, raw, _FUNCTION_LIKE)
     if found is None and isinstance(value, str):
         name = _unqualified_function_name(value)
-        found = snapshot.owner_of(name) if name else None
+        found = snapshot.owner_of(name, *_FUNCTION_LIKE) if name else None
     if found is not None and found.type in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
         found = resource_for(
-            snapshot, found.prop("FunctionName"), found.raw_properties.get("FunctionName")
+            snapshot,
+            found.prop("FunctionName"),
+            found.raw_properties.get("FunctionName"),
+            (FUNCTION,),
         )
         if found is None:
             return None

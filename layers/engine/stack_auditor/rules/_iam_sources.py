@@ -175,8 +175,8 @@ def role_grants(snapshot: StackSnapshot) -> Mapping[str, Grants]:
             "customer-managed" if policy.type == "AWS::IAM::ManagedPolicy" else "inline",
         )
         for target in targets:
-            owner = snapshot.owner_of(target)
-            if owner is None or owner.logical_id not in roles:
+            owner = next((o for o in snapshot.owners_of(target) if o.logical_id in roles), None)
+            if owner is None:
                 continue
             if policy.type == "AWS::IAM::ManagedPolicy" and _listed_by_arn(owner, policy):
                 continue  # already counted through the role's ManagedPolicyArns
@@ -196,8 +196,8 @@ def _managed_policy(
         return (), f"{where} cannot be resolved ({arn})"
     if not isinstance(arn, str):
         return (), f"{where} is not a string"
-    owner = snapshot.owner_of(arn)
-    if owner is not None and owner.type == "AWS::IAM::ManagedPolicy":
+    owner = snapshot.owner_of(arn, "AWS::IAM::ManagedPolicy")
+    if owner is not None:
         return parse_document(
             owner.prop("PolicyDocument"),
             owner.logical_id,
@@ -223,7 +223,7 @@ def grants_of_function(snapshot: StackSnapshot, function: Resource) -> Grants | 
         return f"the execution role cannot be resolved ({role_arn})"
     if not isinstance(role_arn, str):
         return "the function has no execution role"
-    owner = snapshot.owner_of(role_arn)
-    if owner is None or owner.type != "AWS::IAM::Role":
+    owner = snapshot.owner_of(role_arn, "AWS::IAM::Role")
+    if owner is None:
         return f"the execution role {role_arn} is not a role of this stack"
     return role_grants(snapshot)[owner.logical_id]

@@ -52,7 +52,7 @@ def resolve_key(snapshot: StackSnapshot, value: Any) -> KeyReference:
     text = _alias_name_of_arn(value) or value
     if text.startswith(AWS_MANAGED_ALIAS_PREFIX):
         return KeyReference(KeyKind.AWS_MANAGED, value)
-    owner = snapshot.owner_of(text) or _alias_by_name(snapshot, text)
+    owner = snapshot.owner_of(text, ALIAS_TYPE, KEY_TYPE) or _alias_by_name(snapshot, text)
     if owner is not None and owner.type == ALIAS_TYPE:
         target = owner.prop("TargetKeyId")
         if isinstance(target, Unresolved):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from stack_auditor.model import StackSnapshot
@@ -25,6 +26,11 @@ _SUB_REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _SKIPPED_FUNCTIONS = frozenset(
     {"Ref", "Fn::GetAtt", "Fn::FindInMap", "Fn::ImportValue", "Condition", "Fn::Transform"}
 )
+# The snapshot's containers are frozen dicts and tuples (model.freeze). Checking those concrete
+# types rather than the collections.abc ones halves the walk: it visits every value of the
+# template for each hardcoded-* rule's index, and abc isinstance checks dominated its profile.
+_MAPPING_TYPES = (dict, MappingProxyType)
+_SEQUENCE_TYPES = (list, tuple)
 PSEUDO_PARAMETERS = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix")
 
 
@@ -67,12 +73,13 @@ def template_literals(snapshot: StackSnapshot) -> tuple[Literal, ...]:
 def _walk(
     node: Any, path: str, key: str, logical_id: str | None, kind: str | None
 ) -> Iterator[Literal]:
-    if isinstance(node, str):
+    node_type = type(node)
+    if node_type is str:
         yield Literal(logical_id, kind, path, key, node)
-    elif isinstance(node, int) and not isinstance(node, bool):
-        # YAML reads an unquoted account id as an int.
+    elif node_type is int:
+        # YAML reads an unquoted account id as an int (bool is not int by `type`).
         yield Literal(logical_id, kind, path, key, str(node))
-    elif isinstance(node, Mapping):
+    elif isinstance(node, _MAPPING_TYPES):
         if len(node) == 1:
             ((name, arg),) = node.items()
             if name in _SKIPPED_FUNCTIONS:
@@ -80,7 +87,7 @@ def _walk(
             if name == "Fn::Sub":
                 yield from _walk_sub(arg, f"{path}.Fn::Sub", key, logical_id, kind)
                 return
-            if name == "Fn::If" and isinstance(arg, (list, tuple)) and len(arg) == 3:
+            if name == "Fn::If" and isinstance(arg, _SEQUENCE_TYPES) and len(arg) == 3:
                 yield from _walk(arg[1], f"{path}.Fn::If[1]", key, logical_id, kind)
                 yield from _walk(arg[2], f"{path}.Fn::If[2]", key, logical_id, kind)
                 return
@@ -89,7 +96,7 @@ def _walk(
                 return
         for child_key, child in node.items():
             yield from _walk(child, f"{path}.{child_key}", str(child_key), logical_id, kind)
-    elif isinstance(node, (list, tuple)):
+    elif isinstance(node, _SEQUENCE_TYPES):
         for index, child in enumerate(node):
             yield from _walk(child, f"{path}[{index}]", key, logical_id, kind)
 

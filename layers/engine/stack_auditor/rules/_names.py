@@ -25,9 +25,18 @@ class Environment:
     value: Any  # str, or Unresolved when unknown
 
     def is_production(self, config: AuditConfig) -> bool | None:
+        """Production when one word of the value matches the pattern as a whole.
+
+        Words, not substrings: "prod", "prod-eu" and "live" are production; "preprod",
+        "nonprod" and "delivery" are not.
+        """
         if not isinstance(self.value, str):
             return None
-        return _production(config.production_pattern).search(self.value) is not None
+        pattern = _production(config.production_pattern)
+        return any(pattern.fullmatch(word) for word in _WORDS.split(self.value) if word)
+
+
+_WORDS = re.compile(r"[^A-Za-z0-9]+")
 
 
 @cache

@@ -146,8 +146,8 @@ def _stack_role(snapshot: StackSnapshot) -> tuple[str, Any] | None:
 
 def _trusts_api_gateway(snapshot: StackSnapshot, role_arn: Any) -> bool | None:
     """Whether a role of the stack trusts API Gateway; True for a role outside the stack."""
-    role = snapshot.owner_of(role_arn)
-    if role is None or role.type != "AWS::IAM::Role":
+    role = snapshot.owner_of(role_arn, "AWS::IAM::Role")
+    if role is None:
         return True  # not ours to judge: the account-level live read covers it
     document = role.prop("AssumeRolePolicyDocument")
     if contains_unresolved(document):

@@ -79,9 +79,12 @@ def _service_principals(snapshot: StackSnapshot, service: str) -> tuple[str, ...
     return (regional, global_) if service == "logs" else (global_, regional)
 
 
+_QUEUE = "AWS::SQS::Queue"
+_QUEUE_OR_TOPIC = (_QUEUE, "AWS::SNS::Topic")
+
+
 def _owned(snapshot: StackSnapshot, value: Any, kind: str) -> Resource | None:
-    owner = snapshot.owner_of(value)
-    return owner if owner is not None and owner.type == kind else None
+    return snapshot.owner_of(value, kind)
 
 
 def _items(value: Any) -> tuple[Any, ...]:
@@ -98,20 +101,22 @@ def _deliveries(snapshot: StackSnapshot) -> Iterator[tuple[str, str, str]]:
     for rule in snapshot.of_type("AWS::Events::Rule"):
         for target in _items(rule.prop("Targets")):
             arn = target.get("Arn") if isinstance(target, Mapping) else None
-            if owner := snapshot.owner_of(arn):
+            if owner := snapshot.owner_of(arn, *_QUEUE_OR_TOPIC):
                 yield owner.logical_id, "events", f"target of EventBridge rule {rule.logical_id}"
     for bucket in snapshot.of_type("AWS::S3::Bucket"):
         for kind, key in (("TopicConfigurations", "Topic"), ("QueueConfigurations", "Queue")):
             for config in _items(bucket.prop("NotificationConfiguration", kind)):
-                if isinstance(config, Mapping) and (owner := snapshot.owner_of(config.get(key))):
+                target = config.get(key) if isinstance(config, Mapping) else None
+                if owner := snapshot.owner_of(target, *_QUEUE_OR_TOPIC):
                     yield owner.logical_id, "s3", f"notifications of bucket {bucket.logical_id}"
     for sub in snapshot.of_type("AWS::SNS::Subscription"):
-        if sub.prop("Protocol") == "sqs" and (owner := snapshot.owner_of(sub.prop("Endpoint"))):
+        endpoint = sub.prop("Endpoint")
+        if sub.prop("Protocol") == "sqs" and (owner := snapshot.owner_of(endpoint, _QUEUE)):
             yield owner.logical_id, "sns", f"SNS subscription {sub.logical_id}"
     for topic in snapshot.of_type("AWS::SNS::Topic"):
         for sub in _items(topic.prop("Subscription")):
             is_queue = isinstance(sub, Mapping) and sub.get("Protocol") == "sqs"
-            if is_queue and (owner := snapshot.owner_of(sub.get("Endpoint"))):
+            if is_queue and (owner := snapshot.owner_of(sub.get("Endpoint"), _QUEUE)):
                 yield owner.logical_id, "sns", f"subscription of topic {topic.logical_id}"
 
 

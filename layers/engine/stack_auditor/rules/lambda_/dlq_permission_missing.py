@@ -50,7 +50,8 @@ def _targets(snapshot: StackSnapshot, function: Resource) -> Iterator[tuple[str,
     ):
         for other in snapshot.of_type(kind):
             target_name = other.prop(prop)
-            if target_name not in names and snapshot.owner_of(target_name) is not function:
+            named = snapshot.owner_of(target_name, function.type)
+            if target_name not in names and named is not function:
                 continue
             destination = other.prop("DestinationConfig", "OnFailure", "Destination")
             if destination is not None:

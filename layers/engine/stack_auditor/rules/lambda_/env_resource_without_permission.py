@@ -90,7 +90,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         judged = False
         if isinstance(variables, Mapping):
             for name, value in variables.items():
-                target = snapshot.owner_of(value)
+                target = snapshot.owner_of(value, *TARGET_TYPES)
                 if target is None or target.type not in TARGET_TYPES:
                     continue
                 service, suffixes = TARGET_TYPES[target.type]

@@ -113,8 +113,8 @@ def custom_resource_providers(snapshot: StackSnapshot) -> dict[str, str]:
     providers: dict[str, str] = {}
     for res in snapshot.resources.values():
         if res.type.startswith("Custom::") or res.type == "AWS::CloudFormation::CustomResource":
-            owner = snapshot.owner_of(res.prop("ServiceToken"))
-            if owner is not None and owner.type == "AWS::Lambda::Function":
+            owner = snapshot.owner_of(res.prop("ServiceToken"), "AWS::Lambda::Function")
+            if owner is not None:
                 providers.setdefault(owner.logical_id, res.logical_id)
     return providers
 

@@ -86,8 +86,8 @@ def cluster_of(snapshot: StackSnapshot, instance: Resource) -> Resource | Unreso
     target = ref_target(snapshot, instance, "DBClusterIdentifier")
     if target is not None and target.type == CLUSTER:
         return target
-    owner = snapshot.owner_of(identifier)
-    if owner is not None and owner.type == CLUSTER:
+    owner = snapshot.owner_of(identifier, CLUSTER)
+    if owner is not None:
         return owner
     for cluster in snapshot.of_type(CLUSTER):
         name = cluster.prop("DBClusterIdentifier")

@@ -113,7 +113,7 @@ def _judge(snapshot: StackSnapshot, database: Resource) -> Verdict:
 
 
 def _inherited(snapshot: StackSnapshot, database: Resource, source_property: str) -> Verdict:
-    source = snapshot.owner_of(database.prop(source_property))
+    source = snapshot.owner_of(database.prop(source_property), database.type)
     source = source or ref_target(snapshot, database, source_property)
     if source is not None and source.type == database.type:
         return META.not_applicable(

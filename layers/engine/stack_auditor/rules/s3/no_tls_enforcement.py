@@ -58,7 +58,7 @@ def _bucket_policies(snapshot: StackSnapshot) -> _Policies:
     found = _Policies()
     for policy in snapshot.of_type("AWS::S3::BucketPolicy"):
         bucket = policy.prop("Bucket")
-        owner = snapshot.owner_of(bucket)
+        owner = snapshot.owner_of(bucket, "AWS::S3::Bucket")
         if isinstance(bucket, Unresolved):
             # the name is unknown in this scan: match the expression as written
             buckets = snapshot.of_type("AWS::S3::Bucket")
