@@ -13,6 +13,7 @@ bash scripts/sam-venv.sh
 
 step "ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 step "mypy"
 .venv/bin/mypy
 

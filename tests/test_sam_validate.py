@@ -76,6 +76,9 @@ def test_build_puts_the_engine_and_its_dependencies_in_the_layer(build_dir: Path
     assert not missing, f"not in the layer: {missing}"
     for module in ("aws_lambda_powertools", "aws_xray_sdk", "samtranslator", "yaml"):
         assert (layer / module / "__init__.py").is_file(), f"{module} not installed in the layer"
+    # Lambda cannot write bytecode into a layer (/opt is read-only): it must ship with it.
+    for module in ("stack_auditor", "aws_lambda_powertools", "aws_xray_sdk"):
+        assert (layer / module / "__pycache__" / "__init__.cpython-313.pyc").is_file(), module
 
 
 def test_build_packages_the_handler(build_dir: Path) -> None:

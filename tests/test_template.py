@@ -240,7 +240,12 @@ def test_failed_async_invocations_go_to_the_dead_letter_queue(resources: dict[st
 def test_engine_layer_is_built_for_python313(resources: dict[str, Any]) -> None:
     layer = resources["EngineLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    # makefile: layers/engine/Makefile installs the requirements for python3.13 and compiles
+    # them, since the python3.13 builder ships no bytecode (docs/benchmarks.md).
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "layers/engine/Makefile").read_text()
+    assert "build-EngineLayer:" in makefile
+    assert "--python-version 3.13" in makefile
     assert layer["Properties"]["ContentUri"] == "layers/engine/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     requirements = (ROOT / "layers/engine/requirements.txt").read_text()
@@ -436,7 +441,9 @@ def test_policy_parameter_is_read_only_when_given_and_only_that_parameter(
         "Fn::If": ["HasPolicyParameter", {"Ref": "PolicyParameterName"}, {"Ref": "AWS::NoValue"}]
     }
     document = props(resources, "AuditFunctionPolicy")["PolicyDocument"]
-    (conditional,) = [s for s in statements(document) if "Fn::If" in s]
+    (conditional,) = [
+        s for s in statements(document) if s.get("Fn::If", [None])[0] == "HasPolicyParameter"
+    ]
     condition, read, otherwise = conditional["Fn::If"]
     assert condition == "HasPolicyParameter" and otherwise == {"Ref": "AWS::NoValue"}
     assert read["Action"] == ["ssm:GetParameter"]
@@ -449,6 +456,49 @@ def test_policy_parameter_is_read_only_when_given_and_only_that_parameter(
         a for s in function_statements(resources) for a in as_list(s["Action"]) if "ssm:" in a
     }
     assert ssm_actions == {"ssm:GetParameter"}
+
+
+def test_security_hub_export_is_opt_in_and_imports_only_into_the_accounts_product(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    param = template["Parameters"]["SecurityHubExport"]
+    assert param["AllowedValues"] == ["true", "false"] and param["Default"] == "false"
+    assert template["Conditions"]["ExportsToSecurityHub"] == {
+        "Fn::Equals": [{"Ref": "SecurityHubExport"}, "true"]
+    }
+    env = props(resources, "AuditFunction")["Environment"]["Variables"]
+    assert env["SECURITY_HUB_EXPORT"] == {
+        "Fn::If": ["ExportsToSecurityHub", "true", {"Ref": "AWS::NoValue"}]
+    }
+    document = props(resources, "AuditFunctionPolicy")["PolicyDocument"]
+    (conditional,) = [
+        s for s in statements(document) if s.get("Fn::If", [None])[0] == "ExportsToSecurityHub"
+    ]
+    _condition, grant, otherwise = conditional["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert grant["Effect"] == "Allow"
+    assert grant["Action"] == ["securityhub:BatchImportFindings"]
+    assert grant["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}"
+        ":product/${AWS::AccountId}/default"
+    }
+    # no Security Hub action anywhere else in the policy
+    unconditional = [s for s in statements(document) if "Fn::If" not in s]
+    assert not [a for s in unconditional for a in as_list(s["Action"]) if "securityhub" in a]
+
+
+def test_findings_retention_reaches_the_function(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    param = template["Parameters"]["FindingsRetentionDays"]
+    assert param["Type"] == "Number" and str(param["Default"]) == "365"
+    assert param["MinValue"] >= 1
+    env = props(resources, "AuditFunction")["Environment"]["Variables"]
+    assert env["FINDINGS_RETENTION_DAYS"] == {"Ref": "FindingsRetentionDays"}
+    ttl = props(resources, "FindingsTable")["TimeToLiveSpecification"]
+    from stack_auditor.store_schema import TTL_ATTRIBUTE
+
+    assert ttl == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
 def test_no_wildcards_where_resource_level_permissions_exist(resources: dict[str, Any]) -> None:

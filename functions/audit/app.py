@@ -8,7 +8,9 @@ errors raise so EventBridge/Lambda retry and the dead-letter queue keeps what st
 Environment: FINDINGS_TABLE, ALERT_TOPIC_ARN, POWERTOOLS_SERVICE_NAME, and the audit policy:
 POLICY_SSM_PARAMETER (an SSM String parameter holding the policy YAML; else the bundled
 default) overridden by REQUIRED_TAGS, ALERT_MIN_SEVERITY and CFN_LINT when they are non-empty
-(stack_auditor.policy_source).
+(stack_auditor.policy_source). FINDINGS_RETENTION_DAYS: days resolved findings and audit records
+are kept (DynamoDB TTL; default 365). SECURITY_HUB_EXPORT=true also sends each audit's findings
+to Security Hub (stack_auditor.securityhub).
 boto3 honours AWS_ENDPOINT_URL, which points the clients at an emulator in tests.
 """
 
@@ -32,7 +34,7 @@ from stack_auditor.policy_source import (
     POLICY_PARAMETER_VARIABLE,
     load_lambda_config,
 )
-from stack_auditor.store import FindingsStore
+from stack_auditor.store import DEFAULT_RETENTION_DAYS, FindingsStore
 
 logger = Logger()
 tracer = Tracer()
@@ -80,10 +82,15 @@ def _clients() -> dict[str, Any]:
     retry = Config(retries={"mode": "adaptive", "max_attempts": 10})
     session = boto3.session.Session()
     table = session.resource("dynamodb", config=retry).Table(os.environ["FINDINGS_TABLE"])
+    retention = os.environ.get("FINDINGS_RETENTION_DAYS", "").strip()
+    export = os.environ.get("SECURITY_HUB_EXPORT", "").strip().lower() == "true"
     return {
         "cloudformation": session.client("cloudformation", config=retry),
         "sns": session.client("sns", config=retry),
-        "store": FindingsStore(table),
+        "securityhub": session.client("securityhub", config=retry) if export else None,
+        "store": FindingsStore(
+            table, retention_days=int(retention) if retention else DEFAULT_RETENTION_DAYS
+        ),
     }
 
 
@@ -113,6 +120,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         sns_client=clients["sns"],
         topic_arn=os.environ.get("ALERT_TOPIC_ARN") or None,
         config=config_from_env(),
+        securityhub_client=clients["securityhub"],
     )
     summary = result.summary()
     logger.info("audit done", extra={"summary": summary})

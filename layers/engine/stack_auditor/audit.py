@@ -5,6 +5,10 @@ published only after the store write succeeded, so an alert never names findings
 look up. Until the publish succeeds the audit record keeps the ids it has to announce
 (``alert_pending``); a failed publish raises, and the retry of the same event (same audit id,
 same deployment time) announces them again instead of finding "nothing new".
+
+With a Security Hub client (the SecurityHubExport option) the audit's findings are also sent
+to Security Hub after the store write and before the alert. An export failure does not fail
+the audit: it is logged, recorded on the audit item (``securityhub``) and in the result.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class AuditResult:
     message_id: str | None = None
     gaps: tuple[Gap, ...] = ()
     detail: str = ""
+    securityhub: dict[str, Any] | None = None  # what the Security Hub export did, when enabled
 
     def summary(self) -> dict[str, Any]:
         """Small JSON-ready summary (the handler's return value, the CLI's log line)."""
@@ -68,6 +73,7 @@ class AuditResult:
             "alerted": self.alert is not None,
             "message_id": self.message_id,
             "detail": self.detail,
+            "securityhub": self.securityhub,
         }
 
 
@@ -116,6 +122,27 @@ def _deletion_time(cfn_client: Any, ref: StackRef) -> datetime | None:
     return parse_time(deleted) if isinstance(deleted, str) else None
 
 
+def _export_to_security_hub(
+    ref: StackRef, changes: AuditChanges, store: FindingsStore, client: Any
+) -> dict[str, Any] | None:
+    """Best effort: the audit is stored whatever happens here (see the module docstring)."""
+    if client is None or changes.stale:
+        return None  # a superseded audit: the newer audit of the stack exports
+    from stack_auditor.securityhub import export_audit
+
+    try:
+        result = export_audit(client, ref, changes).to_dict()
+    except Exception as exc:  # never lose the audit over an export
+        result = {"active": 0, "archived": 0, "failed": 0, "error": f"{exc}"[:500]}
+    if result.get("failed") or result.get("error"):
+        log.warning("Security Hub export incomplete: %s", result)
+    try:
+        store.record_export(ref, changes, result)
+    except Exception as exc:
+        log.warning("could not record the Security Hub export on the audit item: %s", exc)
+    return result
+
+
 def _alert_and_publish(
     ref: StackRef,
     changes: AuditChanges,
@@ -145,10 +172,12 @@ def run_audit(
     config: AuditConfig,
     rules: Sequence[Rule] | None = None,
     now: datetime | None = None,
+    securityhub_client: Any = None,
 ) -> AuditResult:
     """Audit one stack end to end. Raises when a retry may help (CollectError, AWS errors).
 
     ``sns_client``/``topic_arn`` may be None (CLI dry runs): the alert is built, not sent.
+    ``securityhub_client`` (optional) receives the audit's findings after the store write.
     """
     now = now or datetime.now(UTC)
     if ref.status == DELETED_STATUS:
@@ -156,6 +185,7 @@ def run_audit(
         changes = store.resolve_stack(ref, stamp)
         if changes.stale:
             return AuditResult(ref, AuditStatus.STALE, changes.audit_time, changes=changes)
+        exported = _export_to_security_hub(ref, changes, store, securityhub_client)
         alert, message_id = _alert_and_publish(ref, changes, config, store, sns_client, topic_arn)
         return AuditResult(
             ref,
@@ -164,6 +194,7 @@ def run_audit(
             changes=changes,
             alert=alert,
             message_id=message_id,
+            securityhub=exported,
         )
 
     # Late imports: the collectors and the rule catalog are the heavy part of the engine,
@@ -207,6 +238,7 @@ def run_audit(
             gaps=finding_set.gaps,
             detail="a newer deployment of this stack was already audited",
         )
+    exported = _export_to_security_hub(ref, changes, store, securityhub_client)
     alert, message_id = _alert_and_publish(ref, changes, config, store, sns_client, topic_arn)
     return AuditResult(
         ref,
@@ -217,4 +249,5 @@ def run_audit(
         alert=alert,
         message_id=message_id,
         gaps=finding_set.gaps,
+        securityhub=exported,
     )

@@ -17,12 +17,17 @@ that item and keep the rest.
 A stored finding is only resolved when this audit checked its (rule, resource) and did not
 find it again: never because a resource could not be read (an UNKNOWN verdict, a gap on that
 resource) or because the rule did not run.
+
+Lifecycle: a finding item keeps ``introduced_by`` (the audit that made it OPEN/SUPPRESSED) while
+it stays active, and gets ``resolved_by`` plus a TTL (``expires_at``, ``retention_days`` after
+the write) when it is resolved; audit records get the same TTL. Active findings never expire.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,7 +37,9 @@ from stack_auditor.model import FindingStatus, Gap, StackRef
 from stack_auditor.store_queries import FindingsQueries
 from stack_auditor.store_schema import (
     STATE_SK,
+    TTL_ATTRIBUTE,
     audit_sk,
+    finding_from_item,
     finding_item,
     stack_pk,
 )
@@ -41,6 +48,8 @@ _NEWER_WINS = "attribute_not_exists(audit_time) OR audit_time <= :t"
 MAX_GAPS_RECORDED = 200
 _CLAIM = "attribute_not_exists(last_audit_time) OR last_audit_time <= :t"
 _STILL_ACTIVE = (FindingStatus.OPEN, FindingStatus.SUPPRESSED)
+DEFAULT_RETENTION_DAYS = 365
+_DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +113,47 @@ class FindingsStore(FindingsQueries):
     """Findings, audits and stack state in one DynamoDB table.
 
     ``table`` is a boto3 ``Table`` resource (``boto3.resource("dynamodb").Table(name)``),
-    injected so tests and the CLI choose the endpoint and credentials.
+    injected so tests and the CLI choose the endpoint and credentials. Resolved findings and
+    audit records expire ``retention_days`` after they are written (None: never); ``clock``
+    (epoch seconds) is injectable for tests.
     """
 
     # the read helpers (findings_for_stack, open_findings, ...) come from FindingsQueries
 
-    def _stored(self, ref: StackRef) -> list[Finding]:
-        return self.findings_for_stack(ref.account, ref.region, ref.stack_name, consistent=True)
+    def __init__(
+        self,
+        table: Any,
+        *,
+        retention_days: int | None = DEFAULT_RETENTION_DAYS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(table)
+        if retention_days is not None and retention_days < 1:
+            raise ValueError(f"retention_days must be at least 1, got {retention_days}")
+        self._retention_days = retention_days
+        self._clock = clock
+
+    def _expires_at(self) -> int | None:
+        """TTL from the wall clock, not the audit time: an old deployment audited today must
+        not produce records that are already expired."""
+        if self._retention_days is None:
+            return None
+        return int(self._clock()) + self._retention_days * _DAY_SECONDS
+
+    def _stored(self, ref: StackRef) -> dict[str, Mapping[str, Any]]:
+        items = self.finding_items_for_stack(
+            ref.account, ref.region, ref.stack_name, consistent=True
+        )
+        return {str(item["finding_id"]): item for item in items}
+
+    def _resolved_lifecycle(
+        self, item: Mapping[str, Any] | None, mark: Mapping[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "introduced_by": (item or {}).get("introduced_by"),
+            "resolved_by": dict(mark),
+            TTL_ATTRIBUTE: self._expires_at(),
+        }
 
     def record_audit(
         self,
@@ -138,7 +181,9 @@ class FindingsStore(FindingsQueries):
             self._put_audit(ref, stamp, audit_id, "stale", **base)
             return AuditChanges(stale=True, audit_time=stamp, audit_id=audit_id)
 
-        stored = {f.finding_id: f for f in self._stored(ref)}
+        stored_items = self._stored(ref)
+        stored = {fid: finding_from_item(item) for fid, item in stored_items.items()}
+        mark = audit_mark(ref, stamp, audit_id)
         # A retry of this same audit (same event, same deployment) after its alert failed to
         # publish: what the first attempt found new/resolved is still to be announced.
         pending_new, pending_resolved = self._pending(ref, stamp, audit_id)
@@ -148,9 +193,12 @@ class FindingsStore(FindingsQueries):
         lost = False
         for finding in finding_set.findings:
             before = stored.get(finding.finding_id)
+            introduced_by: Mapping[str, Any] | None = mark
             if before is not None and before.status is not FindingStatus.RESOLVED:
                 finding = replace(finding, first_seen=before.first_seen)
-            if not self._put_finding(finding, stamp):
+                # still active: the audit that introduced it stays (None for older items)
+                introduced_by = stored_items[finding.finding_id].get("introduced_by")
+            if not self._put_finding(finding, stamp, {"introduced_by": introduced_by}):
                 lost = True
                 continue
             if finding.status is FindingStatus.SUPPRESSED:
@@ -179,7 +227,8 @@ class FindingsStore(FindingsQueries):
                 unchecked.append(before)
                 continue
             done = replace(before, status=FindingStatus.RESOLVED)
-            if self._put_finding(done, stamp):
+            lifecycle = self._resolved_lifecycle(stored_items.get(before.finding_id), mark)
+            if self._put_finding(done, stamp, lifecycle):
                 resolved.append(done)
             else:
                 lost = True
@@ -215,16 +264,19 @@ class FindingsStore(FindingsQueries):
             self._put_audit(ref, stamp, audit_id, "stale")
             return AuditChanges(stale=True, audit_time=stamp, audit_id=audit_id)
         _, pending_resolved = self._pending(ref, stamp, audit_id)
+        mark = audit_mark(ref, stamp, audit_id)
+        stored_items = self._stored(ref)
         resolved: list[Finding] = []
         lost = False
-        for before in self._stored(ref):
+        for item in stored_items.values():
+            before = finding_from_item(item)
             if before.status is FindingStatus.RESOLVED and before.finding_id in pending_resolved:
                 resolved.append(before)
                 continue
             if before.status not in _STILL_ACTIVE:
                 continue
             done = replace(before, status=FindingStatus.RESOLVED)
-            if self._put_finding(done, stamp):
+            if self._put_finding(done, stamp, self._resolved_lifecycle(item, mark)):
                 resolved.append(done)
             else:
                 lost = True
@@ -272,6 +324,21 @@ class FindingsStore(FindingsQueries):
             ExpressionAttributeValues=values,
         )
 
+    def record_export(
+        self, ref: StackRef, changes: AuditChanges, export: Mapping[str, Any]
+    ) -> None:
+        """Note on the audit record what an export (Security Hub) did, failures included."""
+        if not changes.audit_id:
+            return
+        self._table.update_item(
+            Key={
+                "pk": stack_pk(ref.account, ref.region, ref.stack_name),
+                "sk": audit_sk(changes.audit_time, changes.audit_id),
+            },
+            UpdateExpression="SET securityhub = :e",
+            ExpressionAttributeValues={":e": dict(export)},
+        )
+
     def _pending(self, ref: StackRef, stamp: str, audit_id: str) -> tuple[set[str], set[str]]:
         response = self._table.get_item(
             Key={
@@ -305,10 +372,12 @@ class FindingsStore(FindingsQueries):
             raise
         return True
 
-    def _put_finding(self, finding: Finding, stamp: str) -> bool:
+    def _put_finding(
+        self, finding: Finding, stamp: str, lifecycle: Mapping[str, Any] | None = None
+    ) -> bool:
         try:
             self._table.put_item(
-                Item=finding_item(finding, stamp),
+                Item=finding_item(finding, stamp, lifecycle=lifecycle),
                 ConditionExpression=_NEWER_WINS,
                 ExpressionAttributeValues={":t": stamp},
             )
@@ -330,6 +399,9 @@ class FindingsStore(FindingsQueries):
             "trigger": ref.trigger,
             "recorded_at": format_time(datetime.now().astimezone()),
         }
+        expires_at = self._expires_at()
+        if expires_at is not None:
+            item[TTL_ATTRIBUTE] = expires_at
         optional = {
             "stack_status": ref.status,
             "event_id": ref.event_id,
@@ -339,6 +411,17 @@ class FindingsStore(FindingsQueries):
         item.update({k: v for k, v in optional.items() if v})
         item.update({k: v for k, v in fields.items() if v not in (None, "", [])})
         self._table.put_item(Item=item)
+
+
+def audit_mark(ref: StackRef, stamp: str, audit_id: str) -> dict[str, str]:
+    """Which audit (and deployment) changed a finding: kept as introduced_by / resolved_by."""
+    mark = {
+        "audit_id": audit_id,
+        "audit_time": stamp,
+        "trigger": ref.trigger,
+        "stack_status": ref.status or "",
+    }
+    return {k: v for k, v in mark.items() if v}
 
 
 def _stamp(audit_time: datetime | str) -> str:

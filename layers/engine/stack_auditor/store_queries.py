@@ -53,6 +53,22 @@ class FindingsQueries:
         consistent: bool = False,
     ) -> list[Finding]:
         """All findings of one stack (optionally of one status): Query on the stack partition."""
+        items = self.finding_items_for_stack(
+            account, region, stack_name, status=status, page_size=page_size, consistent=consistent
+        )
+        return [finding_from_item(i) for i in items]
+
+    def finding_items_for_stack(
+        self,
+        account: str,
+        region: str,
+        stack_name: str,
+        *,
+        status: FindingStatus | None = None,
+        page_size: int | None = None,
+        consistent: bool = False,
+    ) -> list[dict[str, Any]]:
+        """The raw finding items of one stack (lifecycle attributes included)."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
@@ -65,7 +81,7 @@ class FindingsQueries:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = status.value
-        return [finding_from_item(i) for i in self._query(page_size, **kwargs)]
+        return list(self._query(page_size, **kwargs))
 
     def open_findings(
         self, min_severity: Severity = Severity.HIGH, *, page_size: int | None = None

@@ -18,6 +18,11 @@ Indexes (projection ALL):
   so "open findings of a rule" is ``begins_with(gsi2sk, "OPEN#")``.
 
 Only finding items carry index keys: audit and state items stay out of both indexes.
+
+Lifecycle attributes: a finding item carries ``introduced_by`` (the audit that made it OPEN or
+SUPPRESSED) and, once RESOLVED, ``resolved_by`` and ``expires_at`` (DynamoDB TTL, epoch
+seconds); audit items carry ``expires_at`` too. OPEN/SUPPRESSED findings and the STATE item
+never do, and every finding write replaces the whole item, so a re-opened finding loses it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ FINDING_PREFIX = "FINDING#"
 AUDIT_PREFIX = "AUDIT#"
 STATE_SK = "STATE"
 EVIDENCE_LIMIT = 32_000  # characters of evidence JSON kept per finding
+TTL_ATTRIBUTE = "expires_at"  # template.yaml's FindingsTable TimeToLiveSpecification
+INDEX_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
 
 # The table definition in CreateTable terms; template.yaml's FindingsTable has the same keys
 # (the emulator reads the template, this copy serves the docs and the key-shape tests).
@@ -91,11 +98,17 @@ def _evidence_text(evidence: Any) -> str:
     return json.dumps({"truncated": True, "preview": text[: EVIDENCE_LIMIT - 100]})
 
 
-def finding_item(finding: Finding, audit_time: str) -> dict[str, Any]:
+def finding_item(
+    finding: Finding,
+    audit_time: str,
+    *,
+    lifecycle: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The DynamoDB item (resource-level types) for a finding, index keys included.
 
     Evidence is stored as JSON text: it is free-form (floats, empty strings, nesting) and
-    only ever read back whole.
+    only ever read back whole. ``lifecycle`` adds ``introduced_by``/``resolved_by``/
+    ``expires_at`` (the store decides them); empty values are left out.
     """
     item: dict[str, Any] = {
         "pk": stack_pk(finding.account, finding.region, finding.stack_name),
@@ -114,6 +127,7 @@ def finding_item(finding: Finding, audit_time: str) -> dict[str, Any]:
     item["stack_name"] = finding.stack_name
     item["account"] = finding.account
     item["region"] = finding.region
+    item.update({k: v for k, v in (lifecycle or {}).items() if v})
     return item
 
 

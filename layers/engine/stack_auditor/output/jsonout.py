@@ -12,6 +12,10 @@ from stack_auditor.output.report import TOOL_NAME, Report
 from stack_auditor.rule import RuleMeta
 
 
+def tool_header() -> dict[str, str]:
+    return {"name": TOOL_NAME, "version": __version__}
+
+
 def render_report(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
 

@@ -9,7 +9,11 @@ Choices that matter to consumers:
 - ``partialFingerprints`` holds the finding's stable id, so GitHub tracks one alert across
   commits even when the resource moves to another line;
 - SUPPRESSED findings are results with an ``inSource`` suppression (the suppression lives in
-  the template's Metadata), which viewers hide but keep.
+  the template's Metadata), which viewers hide but keep;
+- findings read from the findings table (``stack-auditor findings``) have no file: their
+  artifact is ``stack/<account>/<region>/<stack>`` (line 1) and their logical locations name the
+  resource and the stack. RESOLVED ones are left out (a SARIF result is a problem, and GitHub
+  closes the alerts an upload no longer contains) and counted in a notification.
 """
 
 from __future__ import annotations
@@ -102,11 +106,35 @@ def _message(finding: Mapping[str, Any]) -> str:
     return f"{text} Fix: {remediation}" if remediation else text
 
 
+def stack_uri(finding: Mapping[str, Any]) -> str | None:
+    """``stack/<account>/<region>/<stack>`` for a finding read from the table, else None."""
+    parts = [finding.get(k) for k in ("account", "region", "stack_name")]
+    if all(parts) and not finding.get("file"):
+        return "stack/" + "/".join(str(p) for p in parts)
+    return None
+
+
+def _logical_locations(finding: Mapping[str, Any], stack: str | None) -> list[dict[str, Any]]:
+    logical_id = finding.get("logical_id")
+    prefix = f"{stack}/" if stack else ""
+    resource: dict[str, Any] = {
+        "name": logical_id or "template",
+        "kind": "resource" if logical_id else "module",
+    }
+    if logical_id:
+        resource["fullyQualifiedName"] = f"{prefix}Resources.{logical_id}"
+    if not stack:
+        return [resource]
+    whole = {"name": str(finding["stack_name"]), "kind": "module", "fullyQualifiedName": stack}
+    return [resource, whole] if logical_id else [whole]
+
+
 def _result(
     finding: Mapping[str, Any], rule_index: int, default_file: str | None, cwd: Path | None
 ) -> dict[str, Any]:
     severity = severity_of(finding)
-    uri = artifact_uri(finding.get("file") or default_file, cwd)
+    stack = stack_uri(finding)
+    uri = stack or artifact_uri(finding.get("file") or default_file, cwd)
     line = finding.get("line")
     physical: dict[str, Any] = {
         "artifactLocation": {"uri": uri or "template"},
@@ -122,17 +150,7 @@ def _result(
         "locations": [
             {
                 "physicalLocation": physical,
-                "logicalLocations": [
-                    {
-                        "name": finding.get("logical_id") or "template",
-                        "kind": "resource" if finding.get("logical_id") else "module",
-                        **(
-                            {"fullyQualifiedName": f"Resources.{finding['logical_id']}"}
-                            if finding.get("logical_id")
-                            else {}
-                        ),
-                    }
-                ],
+                "logicalLocations": _logical_locations(finding, stack),
             }
         ],
         "partialFingerprints": {FINGERPRINT_KEY: str(finding.get("finding_id", ""))},
@@ -210,3 +228,28 @@ def _gap_text(row: Mapping[str, Any]) -> str:
 
 def render_sarif(report: Report, metas: Iterable[RuleMeta], *, cwd: Path | None = None) -> str:
     return json.dumps(build_sarif(report, metas, cwd=cwd), indent=2, ensure_ascii=False) + "\n"
+
+
+def build_findings_sarif(
+    rows: Iterable[Mapping[str, Any]], metas: Iterable[RuleMeta]
+) -> dict[str, Any]:
+    """SARIF for findings read from the table (``stack-auditor findings --format sarif``)."""
+    rows = tuple(rows)
+    kept = tuple(r for r in rows if r.get("status") != FindingStatus.RESOLVED.value)
+    document = build_sarif(Report(template=None, stack_name=None, findings=kept), metas)
+    run = document["runs"][0]
+    # a category of its own, so these uploads never close the alerts of `scan` uploads
+    run["automationDetails"] = {"id": "stack-auditor/deployed-stacks/"}
+    if len(kept) < len(rows):
+        text = f"{len(rows) - len(kept)} RESOLVED finding(s) left out: results are open problems"
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [_notification(None, text)],
+            }
+        ]
+    return document
+
+
+def render_findings_sarif(rows: Iterable[Mapping[str, Any]], metas: Iterable[RuleMeta]) -> str:
+    return json.dumps(build_findings_sarif(rows, metas), indent=2, ensure_ascii=False) + "\n"

@@ -214,3 +214,79 @@ def print_rules(metas: Iterable[RuleMeta], console: Console) -> None:
         table.add_row(left, meta.title)
     console.print(table)
     console.print(f"{count} rules")
+
+
+# ----------------------------------------------------------------------------- stored findings
+
+
+def _stack_label(row: Mapping[str, Any]) -> str:
+    return f"{row.get('stack_name')}  ({row.get('account')} {row.get('region')})"
+
+
+def print_findings(rows: Iterable[Mapping[str, Any]], console: Console) -> None:
+    """Findings read from the table, grouped by stack, worst first within each stack."""
+    by_stack: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_stack.setdefault(_stack_label(row), []).append(row)
+    if not by_stack:
+        console.print(Text("No findings match", style="bold green"))
+        return
+    width = min(
+        max(
+            [
+                20,
+                *(
+                    len(str(r.get(k) or ""))
+                    for g in by_stack.values()
+                    for r in g
+                    for k in ("rule_id", "logical_id")
+                ),
+            ]
+        ),
+        ID_WIDTH,
+    )
+    total = 0
+    for label, group in by_stack.items():
+        table = _grid(label, "bold", width)
+        for row in group:
+            severity = severity_of(row)
+            left, right = _finding_cells(row, severity)
+            left.append(f"\n{severity.value} · {row.get('status')}", style=STYLES[severity])
+            right.append(f"\nlast seen {row.get('last_seen')}", style="dim")
+            table.add_row(left, right)
+            total += 1
+        console.print(Group(Text(), table))
+    console.print(f"{total} finding{'s' if total != 1 else ''} in {len(by_stack)} stack(s)")
+
+
+def _counts_text(counts: Mapping[str, Any]) -> str:
+    keys = ("new", "open", "resolved", "suppressed", "unchecked")
+    return " · ".join(f"{counts.get(k, 0)} {k}" for k in keys)
+
+
+def print_history(stack: str, audits: Iterable[Mapping[str, Any]], console: Console) -> None:
+    """A stack's audits, newest first: trigger, counts, what each one introduced and resolved."""
+    console.print(Text(stack, style="bold"))
+    count = 0
+    for audit in audits:
+        count += 1
+        heading = Text(f"\n{audit.get('audit_time')}  ", style="bold")
+        trigger = audit.get("trigger") or "?"
+        status = audit.get("stack_status")
+        heading.append(f"{status} ({trigger})" if status else str(trigger))
+        heading.append(f"  {audit.get('outcome')}", style="dim")
+        console.print(heading)
+        console.print(Text(f"  {_counts_text(audit.get('counts') or {})}"))
+        if audit.get("reason"):
+            console.print(Text(f"  {audit['reason']}", style="magenta"))
+        for mark, key, style in (("+", "introduced", "red"), ("-", "resolved", "green")):
+            for finding in audit.get(key) or ():
+                where = finding.get("logical_id") or "(template)"
+                console.print(
+                    Text(
+                        f"  {mark} {finding.get('severity')} {finding.get('rule_id')} {where}",
+                        style=style,
+                    )
+                )
+    if not count:
+        console.print(Text("No audits recorded", style="dim"))

@@ -14,6 +14,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._snapshot_cache import per_snapshot
 from stack_auditor.rules.lambda_._permissions import judge_needs, setting
 
 META = RuleMeta(
@@ -44,19 +45,30 @@ def _targets(snapshot: StackSnapshot, function: Resource) -> Iterator[tuple[str,
     if dlq is not None:
         yield "Properties.DeadLetterConfig.TargetArn", dlq
     names = {function.logical_id, *(v for v in function.attributes.values() if isinstance(v, str))}
-    for kind, prop in (
-        ("AWS::Lambda::EventInvokeConfig", "FunctionName"),
-        ("AWS::Lambda::EventSourceMapping", "FunctionName"),
-    ):
+    for other, target_name, named, destination in _failure_destinations(snapshot):
+        if target_name not in names and named is not function:
+            continue
+        path = f"{other.logical_id}.Properties.DestinationConfig.OnFailure.Destination"
+        yield path, destination
+
+
+@per_snapshot
+def _failure_destinations(
+    snapshot: StackSnapshot,
+) -> tuple[tuple[Resource, Any, Resource | None, Any], ...]:
+    """(config, FunctionName, the function it names, OnFailure destination) of every invoke
+    config and event source mapping with a destination: one pass per snapshot, not one per
+    function (a 500-resource template has dozens of each)."""
+    found = []
+    for kind in ("AWS::Lambda::EventInvokeConfig", "AWS::Lambda::EventSourceMapping"):
         for other in snapshot.of_type(kind):
-            target_name = other.prop(prop)
-            named = snapshot.owner_of(target_name, function.type)
-            if target_name not in names and named is not function:
-                continue
             destination = other.prop("DestinationConfig", "OnFailure", "Destination")
-            if destination is not None:
-                path = f"{other.logical_id}.Properties.DestinationConfig.OnFailure.Destination"
-                yield path, destination
+            if destination is None:
+                continue
+            target_name = other.prop("FunctionName")
+            named = snapshot.owner_of(target_name, "AWS::Lambda::Function")
+            found.append((other, target_name, named, destination))
+    return tuple(found)
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
