@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stack_auditor.model import thaw
+from stack_auditor.model import Resource, Unresolved, Verdict, thaw
+from stack_auditor.rule import RuleMeta
 
 NOT_READ: Any = object()  # the live side did not report the setting
 
@@ -43,6 +44,26 @@ def observe(template: Any, live: Any = NOT_READ) -> Observed:
     if live is NOT_READ:
         return Observed(template, "resolved", template, False)
     return Observed(live, "live", template, live != template)
+
+
+def judge(meta: RuleMeta, subject: Resource, seen: Observed, path: str, problem: str) -> Verdict:
+    """The verdict on one observed setting that must hold: UNKNOWN when it cannot be resolved,
+    PASS when it holds (truthy), else FAIL. ``problem`` continues "<resource> <path> ..."
+    with what is wrong, why it matters and the fix; a drift note is added when live and
+    template disagree."""
+    where = f"{subject.logical_id} ({subject.type}) {path}"
+    if isinstance(seen.value, Unresolved):
+        return meta.unknown(
+            subject,
+            f"{where} cannot be resolved ({seen.value}).",
+            path=path,
+            evidence=seen.evidence(),
+        )
+    if seen.value:
+        return meta.passed(subject, path=path, evidence=seen.evidence())
+    return meta.failed(
+        subject, f"{where} {problem}{seen.drift_note()}", path=path, evidence=seen.evidence()
+    )
 
 
 def as_bool(value: Any) -> Any:

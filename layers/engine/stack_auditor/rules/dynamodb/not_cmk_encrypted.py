@@ -17,7 +17,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, as_bool, observe
+from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
     id="dynamodb-not-cmk-encrypted",
@@ -71,24 +71,14 @@ def _live_uses_kms(table: Resource) -> Any:
 
 def _judge(table: Resource) -> Verdict:
     seen = observe(_uses_kms(table.prop("SSESpecification")), _live_uses_kms(table))
-    where = f"{table.logical_id} ({table.type}) {_PATH}"
-    if isinstance(seen.value, Unresolved):
-        return META.unknown(
-            table,
-            f"{where} cannot be resolved ({seen.value}).",
-            path=_PATH,
-            evidence=seen.evidence(),
-        )
-    if seen.value:
-        return META.passed(table, path=_PATH, evidence=seen.evidence())
-    return META.failed(
+    return judge(
+        META,
         table,
-        f"{where} is not true with SSEType KMS: the table is encrypted only with an AWS owned "
-        "key, so there is no key policy over its data and no CloudTrail record of key use. Set "
-        "SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: <your key>}."
-        + seen.drift_note(),
-        path=_PATH,
-        evidence=seen.evidence(),
+        seen,
+        _PATH,
+        "is not true with SSEType KMS: the table is encrypted only with an AWS owned key, so "
+        "there is no key policy over its data and no CloudTrail record of key use. Set "
+        "SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: <your key>}.",
     )
 
 

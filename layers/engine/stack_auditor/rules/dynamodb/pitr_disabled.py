@@ -17,7 +17,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, as_bool, observe
+from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
     id="dynamodb-pitr-disabled",
@@ -72,23 +72,14 @@ def _enabled(spec: Any) -> bool | Unresolved:
 def _judge_table(table: Resource) -> Verdict:
     written = _enabled(table.prop("PointInTimeRecoverySpecification"))
     seen = observe(written, _live_enabled(table))
-    where = f"{table.logical_id} ({table.type}) {_PATH}"
-    if isinstance(seen.value, Unresolved):
-        return META.unknown(
-            table,
-            f"{where} cannot be resolved ({seen.value}).",
-            path=_PATH,
-            evidence=seen.evidence(),
-        )
-    if seen.value:
-        return META.passed(table, path=_PATH, evidence=seen.evidence())
-    return META.failed(
+    return judge(
+        META,
         table,
-        f"{where} is not true: point-in-time recovery is off, so an accidental delete or "
-        "overwrite cannot be restored. Set PointInTimeRecoverySpecification: "
-        "{PointInTimeRecoveryEnabled: true}." + seen.drift_note(),
-        path=_PATH,
-        evidence=seen.evidence(),
+        seen,
+        _PATH,
+        "is not true: point-in-time recovery is off, so an accidental delete or overwrite "
+        "cannot be restored. Set PointInTimeRecoverySpecification: "
+        "{PointInTimeRecoveryEnabled: true}.",
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, as_bool, observe
+from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
     id="kms-key-rotation-disabled",
@@ -68,22 +68,13 @@ def _judge(key: Resource) -> Verdict:
         live = key.live["KeyRotationEnabled"] is True
     written = as_bool(key.prop("EnableKeyRotation"))
     seen = observe(written if isinstance(written, Unresolved) else written is True, live)
-    if isinstance(seen.value, Unresolved):
-        return META.unknown(
-            key,
-            f"{where} {_PATH} cannot be resolved ({seen.value}).",
-            path=_PATH,
-            evidence=seen.evidence(),
-        )
-    if seen.value:
-        return META.passed(key, path=_PATH, evidence=seen.evidence())
-    return META.failed(
+    return judge(
+        META,
         key,
-        f"{where} {_PATH} is not true: this symmetric customer managed key never rotates its "
-        "key material. Set EnableKeyRotation: true (KMS then rotates it yearly, or per "
-        "RotationPeriodInDays)." + seen.drift_note(),
-        path=_PATH,
-        evidence=seen.evidence(),
+        seen,
+        _PATH,
+        "is not true: this symmetric customer managed key never rotates its key material. Set "
+        "EnableKeyRotation: true (KMS then rotates it yearly, or per RotationPeriodInDays).",
     )
 
 

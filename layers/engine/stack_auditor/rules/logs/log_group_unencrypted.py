@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stack_auditor.config import AuditConfig
-from stack_auditor.model import Severity, Side, StackSnapshot, Unresolved, Verdict
+from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, observe
+from stack_auditor.rules._observed import NOT_READ, judge, observe
 
 META = RuleMeta(
     id="log-group-unencrypted",
@@ -45,25 +45,15 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         if group.live is not None:
             live = group.live.get("kmsKeyId") or None
         seen = observe(group.prop("KmsKeyId") or None, live)
-        where = f"{group.logical_id} (AWS::Logs::LogGroup) {_PATH}"
-        if isinstance(seen.value, Unresolved):
-            yield META.unknown(
-                group,
-                f"{where} cannot be resolved ({seen.value}).",
-                path=_PATH,
-                evidence=seen.evidence(),
-            )
-        elif seen.value:
-            yield META.passed(group, path=_PATH, evidence=seen.evidence())
-        else:
-            yield META.failed(
-                group,
-                f"{where} is not set: the log data is encrypted only with CloudWatch Logs' own "
-                "keys, so no key policy limits who can read it. Set KmsKeyId to a KMS key ARN "
-                "whose policy lets logs.<region>.amazonaws.com use it." + seen.drift_note(),
-                path=_PATH,
-                evidence=seen.evidence(),
-            )
+        yield judge(
+            META,
+            group,
+            seen,
+            _PATH,
+            "is not set: the log data is encrypted only with CloudWatch Logs' own keys, so no "
+            "key policy limits who can read it. Set KmsKeyId to a KMS key ARN whose policy lets "
+            "logs.<region>.amazonaws.com use it.",
+        )
 
 
 RULE = Rule(META, check)

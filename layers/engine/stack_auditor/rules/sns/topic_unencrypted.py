@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stack_auditor.config import AuditConfig
-from stack_auditor.model import Severity, Side, StackSnapshot, Unresolved, Verdict
+from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, observe
+from stack_auditor.rules._observed import NOT_READ, judge, observe
 
 META = RuleMeta(
     id="sns-topic-unencrypted",
@@ -43,25 +43,14 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         if topic.live is not None and "Attributes" in topic.live:
             live = (topic.live["Attributes"] or {}).get("KmsMasterKeyId") or None
         seen = observe(topic.prop("KmsMasterKeyId") or None, live)
-        where = f"{topic.logical_id} (AWS::SNS::Topic) {_PATH}"
-        if isinstance(seen.value, Unresolved):
-            yield META.unknown(
-                topic,
-                f"{where} cannot be resolved ({seen.value}).",
-                path=_PATH,
-                evidence=seen.evidence(),
-            )
-        elif seen.value:
-            yield META.passed(topic, path=_PATH, evidence=seen.evidence())
-        else:
-            yield META.failed(
-                topic,
-                f"{where} is not set: SNS stores the topic's messages unencrypted until they "
-                "are delivered. Set KmsMasterKeyId to a KMS key (e.g. !Ref TopicKey)."
-                + seen.drift_note(),
-                path=_PATH,
-                evidence=seen.evidence(),
-            )
+        yield judge(
+            META,
+            topic,
+            seen,
+            _PATH,
+            "is not set: SNS stores the topic's messages unencrypted until they are delivered. "
+            "Set KmsMasterKeyId to a KMS key (e.g. !Ref TopicKey).",
+        )
 
 
 RULE = Rule(META, check)
