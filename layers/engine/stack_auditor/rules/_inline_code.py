@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from stack_auditor.model import Resource, Unresolved
+from stack_auditor.model import Resource, Unresolved, Verdict
+from stack_auditor.rule import RuleMeta
 
 Language = Literal["python", "node"]
 CODE_PATH = "Properties.Code.ZipFile"
@@ -93,6 +94,20 @@ def inline_code(function: Resource) -> InlineCode:
         handler=name,
         handler_problem=None if name else problem,
     )
+
+
+def analysable_code(meta: RuleMeta, function: Resource) -> InlineCode | Verdict:
+    """The function's inline code when a rule can analyse it, else the verdict saying why not:
+    packaged code and runtimes without an analyser are NOT_APPLICABLE, inline code that cannot
+    be resolved is UNKNOWN."""
+    code = inline_code(function)
+    if not code.inline:
+        return meta.not_applicable(function, "the code is a package, not inline")
+    if code.problem:
+        return meta.unknown(function, f"{where(function)}: {code.problem}.", path=CODE_PATH)
+    if code.language is None:
+        return meta.not_applicable(function, f"inline code of runtime {code.runtime} not analysed")
+    return code
 
 
 @lru_cache(maxsize=64)

@@ -19,7 +19,7 @@ from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules import _inline_code_node as node
 from stack_auditor.rules._inline_code import (
     CODE_PATH,
-    inline_code,
+    analysable_code,
     parse_python,
     python_error_handling,
     syntax_problem,
@@ -57,14 +57,10 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 
 
 def _judge(function: Resource) -> Verdict:
-    code = inline_code(function)
+    code = analysable_code(META, function)
+    if isinstance(code, Verdict):
+        return code
     place = where(function)
-    if not code.inline:
-        return META.not_applicable(function, "the code is a package, not inline")
-    if code.problem:
-        return META.unknown(function, f"{place}: {code.problem}.", path=CODE_PATH)
-    if code.language is None:
-        return META.not_applicable(function, f"inline code of runtime {code.runtime} not analysed")
     assert code.text is not None
     if code.language == "python":
         tree = parse_python(code.text)

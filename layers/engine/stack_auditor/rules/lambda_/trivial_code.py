@@ -25,7 +25,7 @@ from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules import _inline_code_node as node
 from stack_auditor.rules._inline_code import (
     CODE_PATH,
-    inline_code,
+    analysable_code,
     parse_python,
     python_triviality,
     syntax_problem,
@@ -59,14 +59,10 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 
 
 def _judge(function: Resource) -> Verdict:
-    code = inline_code(function)
+    code = analysable_code(META, function)
+    if isinstance(code, Verdict):
+        return code
     place = where(function)
-    if not code.inline:
-        return META.not_applicable(function, "the code is a package, not inline")
-    if code.problem:
-        return META.unknown(function, f"{place}: {code.problem}.", path=CODE_PATH)
-    if code.language is None:
-        return META.not_applicable(function, f"inline code of runtime {code.runtime} not analysed")
     if code.handler is None:
         return META.unknown(function, f"{place}: {code.handler_problem}.", path=CODE_PATH)
     assert code.text is not None
