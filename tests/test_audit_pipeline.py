@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from sample_stacks import BROKEN_PAYMENTS
 from stack_auditor.audit import AuditStatus, run_audit
 from stack_auditor.config import AuditConfig
 from stack_auditor.emulator import provision_from_template
@@ -25,37 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 STACK = "sample-payments"
 
-# Deliberately wrong: an admin role, an untagged queue with a fixed name.
-BAD_TEMPLATE: dict[str, Any] = {
-    "Resources": {
-        "PaymentsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "payments-queue"}},
-        "PaymentsRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": "everything",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-                        },
-                    }
-                ],
-                "Tags": [{"Key": "iac-rlhf-amazon", "Value": "true"}],
-            },
-        },
-    }
-}
 # The same stack, fixed.
 GOOD_TEMPLATE = {
     "Resources": {
@@ -69,9 +39,9 @@ GOOD_TEMPLATE = {
         "PaymentsRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "AssumeRolePolicyDocument": BAD_TEMPLATE["Resources"]["PaymentsRole"]["Properties"][
-                    "AssumeRolePolicyDocument"
-                ],
+                "AssumeRolePolicyDocument": BROKEN_PAYMENTS["Resources"]["PaymentsRole"][
+                    "Properties"
+                ]["AssumeRolePolicyDocument"],
                 "Policies": [
                     {
                         "PolicyName": "send",
@@ -189,7 +159,7 @@ EXPECTED_BAD = {"iam-admin-access:PaymentsRole", "required-tags-missing:Payments
     ],
 )
 def test_each_audit_event_stores_findings_and_alerts_once(world: World, name: str) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     result = world.run(event_ref(name, stack_id))
     assert result.status is AuditStatus.AUDITED
     stored = world.stored()
@@ -214,7 +184,7 @@ def test_each_audit_event_stores_findings_and_alerts_once(world: World, name: st
 
 
 def test_delete_event_resolves_everything_and_alerts(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     world.run(event_ref("create_complete.json", stack_id))
     world.alerts()
     world.cfn.delete_stack(StackName=STACK)
@@ -227,7 +197,7 @@ def test_delete_event_resolves_everything_and_alerts(world: World) -> None:
 
 
 def test_fix_then_update_resolves_and_alerts_resolved(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     world.run(event_ref("create_complete.json", stack_id))
     first = world.stored()
     world.alerts()
@@ -244,7 +214,7 @@ def test_fix_then_update_resolves_and_alerts_resolved(world: World) -> None:
 
 
 def test_below_threshold_is_stored_but_not_alerted(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     result = world.run(
         event_ref("create_complete.json", stack_id),
         AuditConfig(
@@ -256,7 +226,7 @@ def test_below_threshold_is_stored_but_not_alerted(world: World) -> None:
 
 
 def test_stack_gone_ends_cleanly_without_resolving(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     world.run(event_ref("create_complete.json", stack_id))
     world.alerts()
     world.cfn.delete_stack(StackName=STACK)
@@ -267,7 +237,7 @@ def test_stack_gone_ends_cleanly_without_resolving(world: World) -> None:
 
 
 def test_late_delete_of_an_older_deployment_is_stale(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     world.run(event_ref("create_complete.json", stack_id))
     world.alerts()
     result = world.run(
@@ -279,7 +249,7 @@ def test_late_delete_of_an_older_deployment_is_stale(world: World) -> None:
 
 
 def test_failed_publish_is_announced_on_retry(world: World) -> None:
-    stack_id = world.deploy(BAD_TEMPLATE)
+    stack_id = world.deploy(BROKEN_PAYMENTS)
     ref = event_ref("create_complete.json", stack_id)
     with pytest.raises(Exception, match=r"NotFound|does not exist"):
         run_audit(

@@ -18,41 +18,13 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from sample_stacks import BROKEN_PAYMENTS
 from stack_auditor.emulator import provision_from_template
 from stack_auditor.model import Severity
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 STACK = "sample-payments"
-TEMPLATE = {
-    "Resources": {
-        "PaymentsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "payments-q"}},
-        "PaymentsRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": "all",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-                        },
-                    }
-                ],
-            },
-        },
-    }
-}
 
 
 @dataclass(frozen=True)
@@ -140,7 +112,9 @@ def event(name: str, stack_id: str | None = None) -> Any:
 
 def deploy(session: boto3.session.Session) -> str:
     cfn = session.client("cloudformation")
-    return str(cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(TEMPLATE))["StackId"])
+    return str(
+        cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(BROKEN_PAYMENTS))["StackId"]
+    )
 
 
 def items(table: Any, prefix: str) -> list[dict[str, Any]]:

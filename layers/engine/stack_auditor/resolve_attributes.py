@@ -62,11 +62,18 @@ class IdContext:
         """The resource's name: physical id, explicit name property, else a synthetic one."""
         if self.physical_id:
             return self.physical_id
+        return self.template_name(prop, max_length, lower=lower)
+
+    def template_name(
+        self, prop: str | None, max_length: int = 64, *, lower: bool = False, suffix: str = ""
+    ) -> Any:
+        """The name the template gives: the explicit name property, else the synthetic name
+        CloudFormation would generate (``suffix`` such as ".fifo" fits within max_length)."""
         if prop:
             value = self.properties.get(prop)
             if value is not None:
                 return value if isinstance(value, (str, Unresolved)) else str(value)
-        return self.synthetic_name(max_length, lower=lower)
+        return self.synthetic_name(max_length - len(suffix), lower=lower) + suffix
 
 
 Attributes = dict[str, Any]
@@ -120,11 +127,7 @@ def _sns_topic(ctx: IdContext) -> Attributes:
         arn: Any = ctx.physical_id
         name: Any = _last(arn, ":")
     else:
-        name = ctx.prop("TopicName")
-        if name is None:
-            name = ctx.synthetic_name(256 - 5) + _fifo(ctx, "FifoTopic")
-        elif not isinstance(name, (str, Unresolved)):
-            name = str(name)
+        name = ctx.template_name("TopicName", 256, suffix=_fifo(ctx, "FifoTopic"))
         arn = _arn_join(ctx, name, lambda n: ctx.arn("sns", n))
     return {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
@@ -134,11 +137,7 @@ def _sqs_queue(ctx: IdContext) -> Attributes:
         url: Any = ctx.physical_id
         name: Any = _last(url, "/")
     else:
-        name = ctx.prop("QueueName")
-        if name is None:
-            name = ctx.synthetic_name(80 - 5) + _fifo(ctx, "FifoQueue")
-        elif not isinstance(name, (str, Unresolved)):
-            name = str(name)
+        name = ctx.template_name("QueueName", 80, suffix=_fifo(ctx, "FifoQueue"))
         url = _arn_join(
             ctx, name, lambda n: f"https://sqs.{ctx.region}.{ctx.url_suffix}/{ctx.account}/{n}"
         )
