@@ -28,6 +28,7 @@ from stack_auditor.model import Gap, StackRef
 from stack_auditor.store import AuditChanges, FindingsStore
 
 if TYPE_CHECKING:
+    from stack_auditor.collect.live import ClientSource
     from stack_auditor.rule import Rule
 
 log = logging.getLogger(__name__)
@@ -173,11 +174,14 @@ def run_audit(
     rules: Sequence[Rule] | None = None,
     now: datetime | None = None,
     securityhub_client: Any = None,
+    clients: ClientSource | None = None,
 ) -> AuditResult:
     """Audit one stack end to end. Raises when a retry may help (CollectError, AWS errors).
 
     ``sns_client``/``topic_arn`` may be None (CLI dry runs): the alert is built, not sent.
     ``securityhub_client`` (optional) receives the audit's findings after the store write.
+    ``clients`` (the audited account's clients) turns on the live side: the collectors the
+    selected rules need read the stack's resources (``collect.runner``); None: template only.
     """
     now = now or datetime.now(UTC)
     if ref.status == DELETED_STATUS:
@@ -218,6 +222,11 @@ def run_audit(
         store.record_failure(ref, _event_time(ref, now), f"collect failed: {exc}"[:1000])
         raise
 
+    if clients is not None:
+        from stack_auditor.collect.runner import collect_live
+        from stack_auditor.evaluate import select_rules
+
+        snapshot = collect_live(snapshot, clients, select_rules(config, rules))
     audit_time = _audit_time(snapshot.last_updated, ref, now)
     verdicts = evaluate(snapshot, config, rules=tuple(rules))
     finding_set = to_findings(snapshot, verdicts, rules, config, audit_time)

@@ -24,6 +24,18 @@ class RuleMeta:
     remediation: str  # the exact fix
     seeds: tuple[str, ...] = ()  # seed reports it comes from, e.g. ("000 #2",)
     reference: str = ""  # AWS documentation URL
+    # IAM service prefixes of the live reads the rule's L side uses ("logs" for a function's
+    # log group). Empty: the services of its subject types. Selects the collectors an audit
+    # runs, and which gaps turn the rule's PASS into UNKNOWN.
+    live_reads: tuple[str, ...] = ()
+
+    def live_services(self) -> frozenset[str]:
+        """The services whose live state this rule reads (none without an L side)."""
+        if Side.LIVE not in self.sides:
+            return frozenset()
+        if self.live_reads:
+            return frozenset(self.live_reads)
+        return frozenset(service_of(t) for t in self.subject_types if t != "*")
 
     def verdict(
         self,
@@ -55,6 +67,16 @@ class RuleMeta:
 
     def not_applicable(self, subject: Resource | None, message: str = "", **kw: Any) -> Verdict:
         return self.verdict(Outcome.NOT_APPLICABLE, subject, message or "not applicable", **kw)
+
+
+_SERVICE_ALIASES = {"apigatewayv2": "apigateway", "elasticloadbalancingv2": "elasticloadbalancing"}
+
+
+def service_of(resource_type: str) -> str:
+    """IAM service prefix of a CloudFormation type: AWS::ApiGatewayV2::Stage -> apigateway."""
+    parts = resource_type.split("::")
+    service = parts[1].lower() if len(parts) > 2 else resource_type.lower()
+    return _SERVICE_ALIASES.get(service, service)
 
 
 Check = Callable[[StackSnapshot, AuditConfig], Iterable[Verdict]]
