@@ -30,7 +30,7 @@ ACCOUNT = "123456789012"  # moto's default account
 
 
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)
+    return boto3.session.Session().client(service, region_name=REGION)  # type: ignore[call-overload]
 
 
 def deploy(template: Mapping[str, Any], name: str = "live-test") -> str:
