@@ -122,6 +122,10 @@ def deploy(endpoint: str, name: str, size: int) -> int:
     if status != "CREATE_COMPLETE":
         raise SystemExit(f"{name}: {status}")
     _tag_keys_after_create(endpoint, name, template)
+    from stack_auditor.collect.clients import Clients
+    from stack_auditor.emulator_fixups import repair_deployment
+
+    repair_deployment(Clients(_session(), endpoint_url=endpoint, region=REGION), name)
     summaries = cfn.get_paginator("list_stack_resources").paginate(StackName=name)
     return sum(len(page["StackResourceSummaries"]) for page in summaries)
 

@@ -8,8 +8,13 @@ What it does, in order:
 3. deploys the four sample stacks of demo/stacks/ into moto's CloudFormation;
 4. sends each stack's "CloudFormation Stack Status Change" event (CREATE_COMPLETE) through
    the real Lambda handler (functions/audit/app.py), then an UPDATE_COMPLETE after fixing one
-   problem of sample-payments, then a DELETE_COMPLETE after deleting sample-notifications;
-5. prints each stack's findings as stored in DynamoDB (the CLI's table renderer) and every
+   problem of sample-payments;
+5. changes sample-payments out of band (point-in-time recovery of its table turned off through
+   the DynamoDB API, CloudFormation not involved): the scheduled sweep (events/scheduled/
+   sweep.json through functions/sweep/sweep.py) finds it as drift, read live; turned back on,
+   the next sweep resolves it;
+6. sends a DELETE_COMPLETE after deleting sample-notifications;
+7. prints each stack's findings as stored in DynamoDB (the CLI's table renderer) and every
    alert received, then a summary of open findings per severity per stack; stops the server.
 
 Run it with ``.venv/bin/python demo/run_demo.py`` (scripts/demo.sh does). Exit status 0 when
@@ -26,6 +31,7 @@ import os
 import socket
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +44,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 STACKS = REPO / "demo" / "stacks"
 HANDLER = REPO / "functions" / "audit" / "app.py"
+SWEEP_HANDLER = REPO / "functions" / "sweep" / "sweep.py"
+SWEEP_EVENT = REPO / "events" / "scheduled" / "sweep.json"
 AUDITOR_TEMPLATE = REPO / "template.yaml"
 
 REGION = "us-east-1"
@@ -47,6 +55,8 @@ SAMPLES = ("sample-notifications", "sample-payments", "sample-monitoring", "samp
 BROKEN = SAMPLES[:3]
 UPDATED = "sample-payments"  # fixed by demo/stacks/updates/sample-payments.yaml
 DELETED = "sample-notifications"
+# The out-of-band change: point-in-time recovery of this table, turned off by hand.
+DRIFTED = ("sample-payments", "PaymentsTable", "dynamodb-pitr-disabled")
 # The clean stack carries the required tag at stack level, as `sam deploy --tags` would: it
 # propagates to every resource (and moto cannot parse CloudFormation-style KMS key tags).
 STACK_TAGS: Mapping[str, Mapping[str, str]] = {"sample-clean": {"iac-rlhf-amazon": "true"}}
@@ -67,6 +77,8 @@ DEMO_ENV = {
     "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
+    # moto attaches AWS managed policies (AdministratorAccess...) only when it has loaded them
+    "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
 }
 
 
@@ -82,6 +94,11 @@ class ReceivedAlert:
 class DemoResult:
     # stack -> severity -> OPEN findings after the stack's last audit before any deletion
     open_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # stack -> (rule id, logical id) of those OPEN findings
+    open_findings: dict[str, set[tuple[str, str | None]]] = field(default_factory=dict)
+    # the drifted finding as stored after each sweep: found by the first, resolved by the second
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    sweeps: list[dict[str, Any]] = field(default_factory=list)  # sweep handler return values
     suppressed: dict[str, int] = field(default_factory=dict)
     alerts: list[ReceivedAlert] = field(default_factory=list)
     summaries: list[dict[str, Any]] = field(default_factory=list)  # handler return values
@@ -137,21 +154,34 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto's backends live in this process: start from an empty account, created with DEMO_ENV
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield endpoint
     finally:
         server.stop()
         access_log.setLevel(level)
 
 
-def load_handler_module() -> ModuleType:
-    """Import functions/audit/app.py by path (``functions`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("stack_auditor_demo_audit_app", HANDLER)
+def load_handler_module(path: Path = HANDLER) -> ModuleType:
+    """Import a function's module (functions/audit/app.py) by path (``functions`` is not a
+    package)."""
+    spec = importlib.util.spec_from_file_location(f"stack_auditor_demo_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot import {HANDLER}")
+        raise RuntimeError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def sweep_event() -> dict[str, Any]:
+    """events/scheduled/sweep.json as EventBridge Scheduler sends it now (its own id and time)."""
+    event: dict[str, Any] = json.loads(SWEEP_EVENT.read_text(encoding="utf-8"))
+    event["id"] = str(uuid.uuid4())
+    event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
 
 
 def stack_event(stack_id: str, status: str) -> dict[str, Any]:
@@ -221,8 +251,22 @@ class Demo:
         expected = "UPDATE_COMPLETE" if update else "CREATE_COMPLETE"
         if described["StackStatus"] != expected:
             raise RuntimeError(f"{stack}: {described['StackStatus']} (expected {expected})")
+        # what moto's CloudFormation leaves out (role policies as JSON, stack tags on the
+        # resources) is applied through the services' APIs, as CloudFormation would have
+        from stack_auditor.collect.clients import Clients
+        from stack_auditor.emulator_fixups import repair_deployment
+
+        repair_deployment(Clients(self.session), stack)
         self.stack_ids[stack] = described["StackId"]
         return str(described["StackStatus"])
+
+    def delete(self, stack: str) -> None:
+        from stack_auditor.collect.clients import Clients
+        from stack_auditor.emulator_fixups import prepare_deletion
+
+        # moto's CloudFormation would fail on the role's managed policies (emulator_fixups)
+        prepare_deletion(Clients(self.session), stack)
+        self.cfn.delete_stack(StackName=stack)
 
     # -- one event through the real handler -------------------------------------------
 
@@ -232,6 +276,26 @@ class Demo:
             raise RuntimeError(f"{stack} {status}: handler answered {summary}")
         self.result.summaries.append(summary)
         return dict(summary)
+
+    def sweep(self, handler: Any) -> dict[str, Any]:
+        """One scheduled sweep through the sweep function: every stack of the account."""
+        summary = handler(sweep_event(), DemoContext(function_name="stack-auditor-sweep"))
+        if summary.get("status") != "swept" or summary.get("failed"):
+            raise RuntimeError(f"sweep answered {summary}")
+        self.result.sweeps.append(summary)
+        return dict(summary)
+
+    def set_point_in_time_recovery(self, stack: str, logical_id: str, enabled: bool) -> str:
+        """Turn a table's point-in-time recovery on or off through the DynamoDB API, by hand:
+        CloudFormation is not involved, so its template still says what it said."""
+        table = self.cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+        self.session.client("dynamodb").update_continuous_backups(
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled},
+        )
+        return str(table)
 
     def drain_alerts(self, stack: str, status: str) -> list[ReceivedAlert]:
         received = []
@@ -265,7 +329,6 @@ class Demo:
 
     def show_stack(self, stack: str, status: str, summary: Mapping[str, Any]) -> None:
         from rich.rule import Rule
-        from stack_auditor.output.report import Report, sort_findings
         from stack_auditor.output.table import print_report
 
         self.console.print()
@@ -276,16 +339,53 @@ class Demo:
             f" · not checked {summary.get('unknown', 0)} · gaps {summary.get('gaps', 0)}",
             style="dim",
         )
-        rows = [f for f in self.stored_findings(stack) if f["status"] in ("OPEN", "SUPPRESSED")]
         if status != "DELETE_COMPLETE":
-            report = Report(template=None, stack_name=stack, findings=sort_findings(rows))
-            print_report(report, self.console)
-            self.record_counts(stack, report)
+            print_report(self.record_counts(stack), self.console)
 
-    def record_counts(self, stack: str, report: Any) -> None:
+    def record_counts(self, stack: str) -> Any:
+        """The stack's stored OPEN and SUPPRESSED findings as a report; their counts recorded."""
+        from stack_auditor.output.report import Report, sort_findings
+
+        rows = [f for f in self.stored_findings(stack) if f["status"] in ("OPEN", "SUPPRESSED")]
+        report = Report(template=None, stack_name=stack, findings=sort_findings(rows))
         counts = report.summary()["open_by_severity"]
         self.result.open_counts[stack] = {s: int(counts.get(s, 0)) for s in SEVERITIES}
         self.result.suppressed[stack] = len(report.suppressed)
+        self.result.open_findings[stack] = {
+            (f["rule_id"], f.get("logical_id")) for f in rows if f["status"] == "OPEN"
+        }
+        return report
+
+    def show_drift(self, heading: str, done: str, summary: Mapping[str, Any]) -> None:
+        """What one sweep made of the out-of-band change: the drifted finding as stored."""
+        from rich.rule import Rule
+
+        stack, logical_id, rule_id = DRIFTED
+        self.console.print()
+        self.console.print(Rule(f"{stack}  {heading}", align="left"))
+        self.console.print(done)
+        self.console.print(
+            f"scheduled sweep (events/scheduled/sweep.json -> functions/sweep/sweep.py): "
+            f"{summary.get('audited', 0)} stacks audited · new {summary.get('new', 0)} · "
+            f"resolved {summary.get('resolved', 0)} · failed {summary.get('failed', 0)}",
+            style="dim",
+        )
+        stored = next(
+            f
+            for f in self.stored_findings(stack)
+            if (f["rule_id"], f.get("logical_id")) == (rule_id, logical_id)
+        )
+        self.result.drift.append(stored)
+        evidence = stored.get("evidence") or {}
+        if stored["status"] == "OPEN":
+            self.console.print(
+                f"{rule_id} on {logical_id}: OPEN, read {evidence.get('source')}: deployed "
+                f"{evidence.get('value')!r}, template {evidence.get('template', '-')!r} (drift)"
+            )
+            self.console.print(f"  {stored['message']}", style="dim")
+        else:
+            self.console.print(f"{rule_id} on {logical_id}: {stored['status']}")
+        self.record_counts(stack)
 
     def show_alerts(self, alerts: Sequence[ReceivedAlert]) -> None:
         from rich.padding import Padding
@@ -322,8 +422,8 @@ class Demo:
         self.console.print()
         self.console.print(table)
         self.console.print(
-            f"counts: OPEN findings after each stack's last audit ({UPDATED} after its fix; "
-            f"{DELETED} before its deletion resolved them)",
+            f"counts: OPEN findings after each stack's last audit ({UPDATED} after its fix "
+            f"and the drift undone; {DELETED} before its deletion resolved them)",
             style="dim",
         )
 
@@ -340,12 +440,16 @@ def run(console: Any) -> DemoResult:
         table_name, topic_arn = demo.provision_auditor()
         console.print(f"moto server {endpoint} · findings table {table_name} · topic {topic_arn}")
         with patched_env({"FINDINGS_TABLE": table_name, "ALERT_TOPIC_ARN": topic_arn}):
-            play(demo, load_handler_module().lambda_handler)
+            play(
+                demo,
+                load_handler_module().lambda_handler,
+                load_handler_module(SWEEP_HANDLER).lambda_handler,
+            )
     console.print(f"demo finished in {time.monotonic() - started:.1f} s", style="dim")
     return demo.result
 
 
-def play(demo: Demo, handler: Any) -> None:
+def play(demo: Demo, handler: Any, sweep_handler: Any) -> None:
     """Deploy, change and delete the samples, one event through the handler per change."""
     for stack in SAMPLES:
         status = demo.deploy(stack, STACKS / f"{stack}.yaml")
@@ -358,7 +462,24 @@ def play(demo: Demo, handler: Any) -> None:
     demo.show_stack(UPDATED, f"{status} (table access granted)", summary)
     demo.show_alerts(demo.drain_alerts(UPDATED, status))
 
-    demo.cfn.delete_stack(StackName=DELETED)
+    stack, logical_id, _ = DRIFTED
+    table = demo.set_point_in_time_recovery(stack, logical_id, enabled=False)
+    demo.show_drift(
+        "out-of-band change",
+        f"point-in-time recovery of table {table} turned off by hand (DynamoDB "
+        "UpdateContinuousBackups), not through CloudFormation",
+        demo.sweep(sweep_handler),
+    )
+    demo.show_alerts(demo.drain_alerts(stack, "SWEEP"))
+    demo.set_point_in_time_recovery(stack, logical_id, enabled=True)
+    demo.show_drift(
+        "change undone",
+        f"point-in-time recovery of table {table} turned back on by hand",
+        demo.sweep(sweep_handler),
+    )
+    demo.show_alerts(demo.drain_alerts(stack, "SWEEP"))
+
+    demo.delete(DELETED)
     summary = demo.send(handler, DELETED, "DELETE_COMPLETE")
     demo.show_stack(DELETED, "DELETE_COMPLETE", summary)
     demo.show_alerts(demo.drain_alerts(DELETED, "DELETE_COMPLETE"))

@@ -16,8 +16,10 @@ import pytest
 from moto import mock_aws
 from sample_stacks import BROKEN_PAYMENTS
 from stack_auditor.audit import AuditStatus, run_audit
+from stack_auditor.collect.clients import Clients
 from stack_auditor.config import AuditConfig
 from stack_auditor.emulator import provision_from_template
+from stack_auditor.emulator_fixups import repair_deployment
 from stack_auditor.event import EventAction, parse_event
 from stack_auditor.model import FindingStatus, Severity, StackRef
 from stack_auditor.store import FindingsStore
@@ -77,12 +79,12 @@ class World:
         try:
             self.cfn.describe_stacks(StackName=STACK)
         except self.cfn.exceptions.ClientError:
-            return str(
-                self.cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(template))["StackId"]
-            )
-        return str(
-            self.cfn.update_stack(StackName=STACK, TemplateBody=json.dumps(template))["StackId"]
-        )
+            stack_id = self.cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+        else:
+            stack_id = self.cfn.update_stack(StackName=STACK, TemplateBody=json.dumps(template))
+        # moto stores role inline policies as Python text and skips stack tags (emulator_fixups)
+        repair_deployment(Clients(region="us-east-1"), STACK)
+        return str(stack_id["StackId"])
 
     def alerts(self) -> list[dict[str, Any]]:
         messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)

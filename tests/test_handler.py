@@ -19,7 +19,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 from sample_stacks import BROKEN_PAYMENTS
+from stack_auditor.collect.clients import Clients
 from stack_auditor.emulator import provision_from_template
+from stack_auditor.emulator_fixups import repair_deployment
 from stack_auditor.model import Severity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,9 @@ class Context:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stack-auditor-audit"
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +117,12 @@ def event(name: str, stack_id: str | None = None) -> Any:
 
 def deploy(session: boto3.session.Session) -> str:
     cfn = session.client("cloudformation")
-    return str(
-        cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(BROKEN_PAYMENTS))["StackId"]
-    )
+    stack_id = cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(BROKEN_PAYMENTS))[
+        "StackId"
+    ]
+    # moto stores the role's inline policy as Python text, not JSON (emulator_fixups)
+    repair_deployment(Clients(session), STACK, account="123456789012", region="us-east-1")
+    return str(stack_id)
 
 
 def items(table: Any, prefix: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_auditor.rules._iam import supports_resource_level
 from stack_auditor.template.loader import load_template_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +29,6 @@ AUDITED_STATUSES = [
     "DELETE_COMPLETE",
 ]
 REQUIRED_TAG_KEYS = {"iac-rlhf-amazon", "Environment", "Service"}
-# Actions that support no resource-level permissions: "*" is the only possible Resource.
-NO_RESOURCE_LEVEL_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 WRITE_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -373,16 +372,24 @@ def test_data_key_lets_logs_in_only_for_the_function_log_group(
 
 def test_error_and_dead_letter_alarms_notify_the_alert_topic(resources: dict[str, Any]) -> None:
     alarms = {k: v["Properties"] for k, v in of_type(resources, "AWS::CloudWatch::Alarm").items()}
-    by_metric = {(a["Namespace"], a["MetricName"]): a for a in alarms.values()}
-    errors = by_metric[("AWS/Lambda", "Errors")]
-    assert [(d["Name"], target(d["Value"])) for d in errors["Dimensions"]] == [
-        ("FunctionName", "AuditFunction")
-    ]
-    depth = by_metric[("AWS/SQS", "ApproximateNumberOfMessagesVisible")]
-    assert [(d["Name"], target(d["Value"])) for d in depth["Dimensions"]] == [
-        ("QueueName", "DeadLetterQueue")
-    ]
-    for alarm in (errors, depth):
+    watched = {
+        (a["Namespace"], a["MetricName"], *(str(target(d["Value"]) or d["Value"]) for d in dims))
+        for a in alarms.values()
+        for dims in [a["Dimensions"]]
+    }
+    assert watched == {
+        ("AWS/Lambda", "Errors", "AuditFunction"),
+        ("AWS/Lambda", "Errors", "SweepFunction"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "DeadLetterQueue"),
+        # what the sweep function publishes (functions/sweep/sweep.py, Powertools "service")
+        ("StackAuditor", "SweepFailures", "stack-auditor"),
+    }
+    for alarm in alarms.values():
+        assert [d["Name"] for d in alarm["Dimensions"]] in (
+            ["FunctionName"],
+            ["QueueName"],
+            ["service"],
+        )
         assert [target(a) for a in alarm["AlarmActions"]] == ["AlertTopic"]
         assert alarm["AlarmName"]["Fn::Sub"].startswith("${AWS::StackName}-")
 
@@ -509,9 +516,8 @@ def test_no_wildcards_where_resource_level_permissions_exist(resources: dict[str
         for action in actions:
             assert "*" not in action, f"wildcard action {action}"
         if "*" in as_list(statement["Resource"]):
-            assert actions <= NO_RESOURCE_LEVEL_ACTIONS, (
-                f"{statement.get('Sid')}: Resource '*' for {sorted(actions)}"
-            )
+            scoped = sorted(a for a in actions if supports_resource_level(a))
+            assert not scoped, f"{statement.get('Sid')}: Resource '*' for {scoped}"
 
 
 def test_writes_go_only_to_the_stacks_own_table_topic_and_queue(
@@ -544,8 +550,18 @@ def test_stack_reads_are_scoped_to_stacks(resources: dict[str, Any]) -> None:
     }
 
 
+def own_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    """The function's statements except the generated live reads of the audited stacks'
+    resources (scoped by tests/test_permissions.py)."""
+    return [
+        s
+        for s in function_statements(resources)
+        if not str(s.get("Sid", "")).startswith("ReadLiveState")
+    ]
+
+
 def test_kms_grants_name_the_stacks_own_keys(resources: dict[str, Any]) -> None:
-    for statement in function_statements(resources):
+    for statement in own_statements(resources):
         if any(a.startswith("kms:") for a in as_list(statement["Action"])):
             assert {target(r) for r in as_list(statement["Resource"])} <= {
                 "DataKey",
@@ -556,7 +572,7 @@ def test_kms_grants_name_the_stacks_own_keys(resources: dict[str, Any]) -> None:
 def test_logs_go_only_to_the_functions_log_group(resources: dict[str, Any]) -> None:
     (logs,) = [
         s
-        for s in function_statements(resources)
+        for s in own_statements(resources)
         if any(a.startswith("logs:") for a in as_list(s["Action"]))
     ]
     assert set(as_list(logs["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}

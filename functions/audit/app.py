@@ -5,6 +5,13 @@ creates the AWS clients once per container and maps outcomes to what Lambda shou
 malformed and ignored events return normally (a retry would fail the same way), unexpected
 errors raise so EventBridge/Lambda retry and the dead-letter queue keeps what still fails.
 
+At-least-once delivery: an event is audited once per EventBridge event id (Powertools
+idempotency, records in the findings table). A duplicate delivered after the audit returns
+the first audit's summary without auditing, storing or alerting again; one arriving while it
+runs raises IdempotencyAlreadyInProgressError, so it is retried and then returns that summary.
+Different events of one deployment, and events arriving out of order, are ordered by the
+store's conditional writes (stack_auditor.store).
+
 Environment: FINDINGS_TABLE, ALERT_TOPIC_ARN, POWERTOOLS_SERVICE_NAME, and the audit policy:
 POLICY_SSM_PARAMETER (an SSM String parameter holding the policy YAML; else the bundled
 default) overridden by REQUIRED_TAGS, ALERT_MIN_SEVERITY and CFN_LINT when they are non-empty
@@ -12,15 +19,23 @@ default) overridden by REQUIRED_TAGS, ALERT_MIN_SEVERITY and CFN_LINT when they 
 are kept (DynamoDB TTL; default 365). SECURITY_HUB_EXPORT=true also sends each audit's findings
 to Security Hub (stack_auditor.securityhub).
 boto3 honours AWS_ENDPOINT_URL, which points the clients at an emulator in tests.
+
+Multi-account: an event whose account is not the function's own (forwarded by a member
+account's rule, member/forwarding-rule.yaml) is audited through the member role
+MEMBER_ROLE_NAME in that account (stack_auditor.accounts). When that role cannot be assumed
+the failure is recorded on the stack's audit history and the invocation raises: the event is
+retried, then kept in the dead-letter queue until the role exists (redrive it), and the
+errors alarm tells the operators. A delete event is never held back by it: it resolves the
+stack's findings without reading the member account.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,12 +44,19 @@ from stack_auditor.audit import AuditStatus, run_audit
 from stack_auditor.config import AuditConfig
 from stack_auditor.config_file import ConfigError
 from stack_auditor.event import EventAction, parse_event
-from stack_auditor.policy_source import (
-    OVERRIDE_VARIABLES,
-    POLICY_PARAMETER_VARIABLE,
-    load_lambda_config,
+from stack_auditor.lambda_env import (
+    IDEMPOTENCY_SECONDS,
+    PolicyCache,
+    auditor_clients,
+    cached_config,
+    remaining_seconds,
+    ssm_client,
 )
-from stack_auditor.store import DEFAULT_RETENTION_DAYS, FindingsStore
+from stack_auditor.model import StackRef
+
+if TYPE_CHECKING:
+    from stack_auditor.accounts import AccountClients
+    from stack_auditor.collect.clients import Clients
 
 logger = Logger()
 tracer = Tracer()
@@ -42,56 +64,48 @@ metrics = Metrics(namespace="StackAuditor")
 
 # A changed policy parameter reaches warm containers within this many seconds.
 POLICY_CACHE_SECONDS = 300.0
-_policy_cache: dict[tuple[str, ...], tuple[float, AuditConfig]] = {}
+_policy_cache: PolicyCache = {}
 
 
 def config_from_env(env: Mapping[str, str] | None = None) -> AuditConfig:
     """The audit policy, kept per container for POLICY_CACHE_SECONDS per set of settings."""
     env = dict(os.environ) if env is None else env
-    key = tuple(env.get(name, "") for name in (POLICY_PARAMETER_VARIABLE, *OVERRIDE_VARIABLES))
-    now = time.monotonic()
-    cached = _policy_cache.get(key)
-    if cached is not None and now < cached[0]:
-        return cached[1]
     try:
-        config = load_lambda_config(env, _ssm_client)
+        return cached_config(_policy_cache, env, _ssm_client, POLICY_CACHE_SECONDS)
     except ConfigError as exc:
         # Loud on purpose: no audit with half a policy; the event ends in the dead-letter queue.
         logger.error("invalid audit policy, audit not run", extra={"policy_error": str(exc)})
         raise
-    _policy_cache[key] = (now + POLICY_CACHE_SECONDS, config)
-    return config
 
 
 @cache
 def _ssm_client() -> Any:
     """Created only when a policy parameter is configured."""
-    import boto3
-    from botocore.config import Config
-
-    retry = Config(retries={"mode": "adaptive", "max_attempts": 10})
-    return boto3.session.Session().client("ssm", config=retry)
+    return ssm_client()
 
 
 @cache
 def _clients() -> dict[str, Any]:
     """One set of clients per container, created on first use (not at import: cold start)."""
-    import boto3
-    from botocore.config import Config
+    return auditor_clients(os.environ)
 
-    retry = Config(retries={"mode": "adaptive", "max_attempts": 10})
-    session = boto3.session.Session()
-    table = session.resource("dynamodb", config=retry).Table(os.environ["FINDINGS_TABLE"])
-    retention = os.environ.get("FINDINGS_RETENTION_DAYS", "").strip()
-    export = os.environ.get("SECURITY_HUB_EXPORT", "").strip().lower() == "true"
-    return {
-        "cloudformation": session.client("cloudformation", config=retry),
-        "sns": session.client("sns", config=retry),
-        "securityhub": session.client("securityhub", config=retry) if export else None,
-        "store": FindingsStore(
-            table, retention_days=int(retention) if retention else DEFAULT_RETENTION_DAYS
-        ),
-    }
+
+def _audited_account(ref: StackRef, context: LambdaContext, is_delete: bool) -> Clients | None:
+    """The clients of the stack's account; None for a delete whose member role failed."""
+    from stack_auditor.accounts import MemberAccessError
+
+    accounts: AccountClients = _clients()["accounts"]
+    try:
+        return accounts.for_account(ref.account, ref.region, valid_for=remaining_seconds(context))
+    except MemberAccessError as exc:
+        metrics.add_metric(name="MemberAccessFailures", unit=MetricUnit.Count, value=1)
+        if is_delete:
+            logger.warning("member role failed; resolving without it", extra={"error": str(exc)})
+            return None
+        logger.error("member account not readable, audit not run", extra={"error": str(exc)})
+        stamp = ref.event_time or datetime.now(UTC)
+        _clients()["store"].record_failure(ref, stamp, str(exc)[:1000])
+        raise
 
 
 @metrics.log_metrics
@@ -112,15 +126,33 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
         return {"status": "ignored", "stack": ref.stack_name, "reason": parsed.reason}
 
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    once = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_SECONDS)
+    once.register_lambda_context(context)
+    audit_once = idempotent_function(
+        data_keyword_argument="event",
+        persistence_store=_clients()["idempotency"],
+        config=once,
+        key_prefix="audit",  # stable across code versions: not the module's qualified name
+    )(_audit)
+    return dict(audit_once(event=event, ref=ref, is_delete=parsed.is_delete, context=context))
+
+
+def _audit(*, event: Any, ref: StackRef, is_delete: bool, context: LambdaContext) -> dict[str, Any]:
+    """One audit of ``ref`` (``event`` is what idempotency keys on)."""
+    config = config_from_env()
+    audited = _audited_account(ref, context, is_delete)
     clients = _clients()
     result = run_audit(
         ref,
-        cfn_client=clients["cloudformation"],
+        cfn_client=audited("cloudformation") if audited is not None else None,
         store=clients["store"],
         sns_client=clients["sns"],
         topic_arn=os.environ.get("ALERT_TOPIC_ARN") or None,
-        config=config_from_env(),
+        config=config,
         securityhub_client=clients["securityhub"],
+        clients=audited,
     )
     summary = result.summary()
     logger.info("audit done", extra={"summary": summary})

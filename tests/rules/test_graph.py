@@ -16,6 +16,7 @@ from stack_auditor.rules._graph import (
     async_invokers,
     dead_letter_targets,
     event_source_mappings,
+    failure_destinations_removed_live,
     function_failure_destination,
     function_for_target,
     live_value,
@@ -361,6 +362,86 @@ def test_live_values_win_and_report_drift(tmp_path: Path) -> None:
     (own,) = function_failure_destination(snapshot, live_fn)
     assert (own.target, own.source) == (moved, "live")
     assert "differs from the template" in own.drift_note
+
+
+def test_a_functions_unread_setting_is_not_read(tmp_path: Path) -> None:
+    snapshot = _scan(tmp_path, "Resources:" + _ROLE + _function("Fn"))
+    # another collector's keys (tags) do not mean the configuration was read
+    tagged = _with_live(snapshot, "Fn", {"Tags": {"team": "orders"}})
+    assert live_value(tagged, "Timeout") is NOT_READ
+    read = _with_live(snapshot, "Fn", {"Timeout": 30, "DeadLetterConfig": None})
+    assert live_value(read, "Timeout") == 30
+    assert live_value(read, "DeadLetterConfig", "TargetArn") is None  # read, and unset
+
+
+def test_deployed_invoke_configs_of_any_qualifier_are_judged(tmp_path: Path) -> None:
+    snapshot = _scan(
+        tmp_path,
+        "Resources:"
+        + _ROLE
+        + _function("Fn")
+        + """
+  Dlq: {Type: AWS::SQS::Queue}
+  Other: {Type: AWS::SQS::Queue}
+  AliasConfig:
+    Type: AWS::Lambda::EventInvokeConfig
+    Properties:
+      FunctionName: !Ref Fn
+      Qualifier: live
+      DestinationConfig: {OnFailure: {Destination: !GetAtt Dlq.Arn}}
+""",
+    )
+    dlq_arn = snapshot.resources["Dlq"].attributes["Arn"]
+    other_arn = snapshot.resources["Other"].attributes["Arn"]
+    function_arn = snapshot.resources["Fn"].attributes["Arn"]
+
+    def deployed(*configs: tuple[str, str]) -> Resource:
+        return _with_live(
+            snapshot,
+            "Fn",
+            {
+                "DeadLetterConfig": None,
+                "EventInvokeConfigs": tuple(
+                    {
+                        "FunctionArn": f"{function_arn}:{qualifier}",
+                        "DestinationConfig": {"OnFailure": {"Destination": target}},
+                    }
+                    for qualifier, target in configs
+                ),
+            },
+        )
+
+    as_written = deployed(("live", dlq_arn))
+    (found,) = function_failure_destination(snapshot, as_written)
+    assert (found.referrer, found.target, found.source, found.drift_note) == (
+        "AliasConfig",
+        dlq_arn,
+        "live",
+        "",
+    )
+    assert failure_destinations_removed_live(snapshot, as_written) == ()
+
+    moved = deployed(("live", other_arn))
+    (found,) = function_failure_destination(snapshot, moved)
+    assert (found.referrer, found.path, found.target, found.source) == (
+        "Fn",
+        "EventInvokeConfig(live).DestinationConfig.OnFailure.Destination",
+        other_arn,
+        "live",
+    )
+    assert "added outside CloudFormation" in found.drift_note
+    (removed,) = failure_destinations_removed_live(snapshot, moved)
+    assert (removed.referrer, removed.target) == ("AliasConfig", dlq_arn)
+
+    none = deployed()
+    assert function_failure_destination(snapshot, none) == ()
+    assert [d.referrer for d in failure_destinations_removed_live(snapshot, none)] == [
+        "AliasConfig"
+    ]
+    # not read: the template's destinations stand, nothing is claimed removed
+    (written,) = function_failure_destination(snapshot, snapshot.resources["Fn"])
+    assert (written.referrer, written.source) == ("AliasConfig", "resolved")
+    assert failure_destinations_removed_live(snapshot, snapshot.resources["Fn"]) == ()
 
 
 def test_as_seconds() -> None:

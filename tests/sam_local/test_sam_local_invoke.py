@@ -6,6 +6,7 @@ topic are created in moto from template.yaml itself (stack_auditor.emulator), a 
 with obvious problems is deployed into moto's CloudFormation, and an SQS queue subscribed to
 the alert topic catches the alert. Inside the container 127.0.0.1 is the host's loopback (the
 sam-local runtime's host networking), so AWS_ENDPOINT_URL points the function at moto.
+The last test invokes SweepFunction the same way with events/scheduled/sweep.json.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from typing import Any
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
+from stack_auditor.collect.clients import Clients
 from stack_auditor.emulator import provision_from_template
+from stack_auditor.emulator_fixups import repair_deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = ROOT / "events" / "update_complete.json"
+SWEEP_EVENT = ROOT / "events" / "scheduled" / "sweep.json"
 ACCOUNT, REGION, STACK = "123456789012", "us-east-1", "sample-payments"
 
 # Two problems any reviewer sees: an untagged table, and a role allowed every DynamoDB action
@@ -103,6 +107,8 @@ def world(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
     cfn.get_waiter("stack_create_complete").wait(
         StackName=STACK, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )
+    # moto stores the role's inline policy as Python text, not JSON (emulator_fixups)
+    repair_deployment(Clients(session, endpoint_url=moto_endpoint, region=REGION), STACK)
     stack_id = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
 
     # events/update_complete.json as is, except the stack ARN: its UUID is the one moto gave
@@ -116,19 +122,14 @@ def world(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
     event_file.write_text(json.dumps(event))
 
     env_file = work / "env.json"
-    env_file.write_text(
-        json.dumps(
-            {
-                "AuditFunction": {
-                    "AWS_ENDPOINT_URL": moto_endpoint,
-                    "FINDINGS_TABLE": provisioned.table_name,
-                    "ALERT_TOPIC_ARN": provisioned.topic_arn,
-                    "ALERT_MIN_SEVERITY": "HIGH",
-                    "REQUIRED_TAGS": "iac-rlhf-amazon",
-                }
-            }
-        )
-    )
+    function_env = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "FINDINGS_TABLE": provisioned.table_name,
+        "ALERT_TOPIC_ARN": provisioned.topic_arn,
+        "ALERT_MIN_SEVERITY": "HIGH",
+        "REQUIRED_TAGS": "iac-rlhf-amazon",
+    }
+    env_file.write_text(json.dumps({"AuditFunction": function_env, "SweepFunction": function_env}))
     return {
         "session": session,
         "client": client,
@@ -140,9 +141,13 @@ def world(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
     }
 
 
-@pytest.fixture(scope="module")
-def invocation(
-    world: dict[str, Any], samw: Path, sam_env: dict[str, str], built_template: Path
+def sam_local_invoke(
+    function: str,
+    event_file: Path,
+    world: dict[str, Any],
+    samw: Path,
+    sam_env: dict[str, str],
+    built_template: Path,
 ) -> dict[str, Any]:
     started = time.monotonic()
     result = subprocess.run(
@@ -150,11 +155,11 @@ def invocation(
             str(samw),
             "local",
             "invoke",
-            "AuditFunction",
+            function,
             "--template",
             str(built_template),
             "--event",
-            str(world["event_file"]),
+            str(event_file),
             "--env-vars",
             str(world["env_file"]),
             "--skip-pull-image",
@@ -167,11 +172,20 @@ def invocation(
         check=False,
     )
     elapsed = time.monotonic() - started
-    print(f"sam local invoke took {elapsed:.1f} s")
+    print(f"sam local invoke {function} took {elapsed:.1f} s")
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert lines, f"no function output\n{result.stderr}"
     return {"response": json.loads(lines[-1]), "logs": result.stderr, "seconds": elapsed}
+
+
+@pytest.fixture(scope="module")
+def invocation(
+    world: dict[str, Any], samw: Path, sam_env: dict[str, str], built_template: Path
+) -> dict[str, Any]:
+    return sam_local_invoke(
+        "AuditFunction", world["event_file"], world, samw, sam_env, built_template
+    )
 
 
 def test_function_reports_the_stack_audited(invocation: dict[str, Any]) -> None:
@@ -211,3 +225,17 @@ def test_one_alert_arrived_in_the_subscribed_queue(
     envelope = json.loads(messages[0]["Body"])
     assert envelope["TopicArn"].endswith(":stack-auditor-local")
     assert STACK in envelope["Subject"] + envelope["Message"]
+
+
+def test_sweep_function_audits_the_deployed_stack(
+    world: dict[str, Any],
+    invocation: dict[str, Any],
+    samw: Path,
+    sam_env: dict[str, str],
+    built_template: Path,
+) -> None:
+    swept = sam_local_invoke("SweepFunction", SWEEP_EVENT, world, samw, sam_env, built_template)
+    response = swept["response"]
+    assert "errorMessage" not in response, swept["logs"]
+    assert (response["status"], response["accounts"]) == ("swept", [ACCOUNT]), response
+    assert (response["stacks"], response["audited"], response["failed"]) == (1, 1, 0), response

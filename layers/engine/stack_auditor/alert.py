@@ -2,9 +2,14 @@
 
 Everything in the message that came from the audited stack (names, messages, evidence) is
 untrusted: a stack author controls it, and subscribers forward alerts to mail, chat and
-ticketing tools that render markup. So control characters are stripped, markup and mention
-characters are replaced by look-alikes that render the same but do not parse, and every
-field is length-capped.
+ticketing tools that render markup. So each such field becomes one visible line
+(``untrusted.one_line``: no control, bidi or zero-width characters, no line breaks, capped),
+and the characters of markup, links and mentions are replaced by look-alikes that render the
+same but do not parse: ``<`` ``>`` (HTML, Slack ``<!here>`` and ``<url|text>``, Teams
+``<at>``), a backtick, ``](`` (Markdown links and images) and an ``@`` that starts a word
+(``@channel``, ``@here``, ``@everyone``, Mattermost's ``@user``; an e-mail address keeps its
+``@``). Identifiers keep only the characters identifiers use. The subject is printable ASCII
+without line breaks, under 100 characters, as SNS requires.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ from typing import Any
 from stack_auditor.findings import Finding
 from stack_auditor.model import FindingStatus, Severity, StackRef
 from stack_auditor.store import AuditChanges
+from stack_auditor.untrusted import one_line
 
-SUBJECT_LIMIT = 100  # SNS: at most 100 printable ASCII characters
+SUBJECT_LIMIT = 99  # SNS: ASCII, no line breaks, "less than 100 characters long"
 BODY_LIMIT = 200_000  # SNS allows 256 KiB; leave room for attributes and envelope
 FIELD_LIMIT = 400
 MAX_LISTED = 50  # per section; the rest is counted
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MENTION = re.compile(r"@(?=(?:channel|here|everyone|all|group)\b)", re.IGNORECASE)
+# An @ opening a word notifies someone in some chat tools; one inside a word is an address.
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
 # Markup characters -> typographic look-alikes (brackets stay: property paths use them).
 _NEUTRAL = str.maketrans(
     {
@@ -48,12 +54,12 @@ class Alert:
 
 def clean(text: Any, limit: int = FIELD_LIMIT) -> str:
     """Untrusted text -> one safe line: no control characters, no live markup, capped."""
-    value = unicodedata.normalize("NFKC", str(text))
-    value = _CONTROL.sub("", value.replace("\r", " ").replace("\n", " ").replace("\t", " "))
-    value = _MENTION.sub("\uff20", value)  # a full-width at sign notifies nobody
+    # NFKC first: it folds full-width look-alikes (U+FF1C, U+FF20) into what the filters catch.
+    value = unicodedata.normalize("NFKC", str(text)[: limit * 4 + 16])
+    value = one_line(value, limit * 2)
     value = value.translate(_NEUTRAL).replace("](", "] (")  # no [text](url) links
-    value = re.sub(r"\s{2,}", " ", value).strip()
-    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
+    value = _MENTION.sub("\uff20", value)  # a full-width at sign notifies nobody
+    return one_line(value, limit)
 
 
 def _safe_id(text: Any, limit: int = 128) -> str:
@@ -68,6 +74,11 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in value if 32 <= ord(ch) < 127)
 
 
+def _stack_name(text: str) -> str:
+    """The characters CloudFormation allows in a stack name, nothing else (subject, attribute)."""
+    return re.sub(r"[^A-Za-z0-9-]", "", _ascii(text))
+
+
 def _subject(stack_name: str, top: Severity | None, new: int, resolved: int) -> str:
     parts = []
     if new:
@@ -77,7 +88,7 @@ def _subject(stack_name: str, top: Severity | None, new: int, resolved: int) -> 
     label = top.value if top else "RESOLVED"
     counts = ", ".join(parts)
     fixed = f"[{label}] : {counts}"
-    name = re.sub(r"[^A-Za-z0-9-]", "", _ascii(stack_name))[: SUBJECT_LIMIT - len(fixed)]
+    name = _stack_name(stack_name)[: SUBJECT_LIMIT - len(fixed)]
     return f"[{label}] {name}: {counts}"[:SUBJECT_LIMIT]
 
 
@@ -161,7 +172,10 @@ def build_alert(
 
     attributes = {
         "highest_severity": {"DataType": "String", "StringValue": listed_top.value},
-        "stack_name": {"DataType": "String", "StringValue": _ascii(ref.stack_name)[:256] or "-"},
+        "stack_name": {
+            "DataType": "String",
+            "StringValue": _stack_name(ref.stack_name)[:256] or "-",
+        },
         "account": {"DataType": "String", "StringValue": _safe_id(account) or "-"},
         "region": {"DataType": "String", "StringValue": _safe_id(ref.region) or "-"},
         "new_count": {"DataType": "Number", "StringValue": str(len(new))},

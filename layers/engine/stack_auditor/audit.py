@@ -9,6 +9,9 @@ same deployment time) announces them again instead of finding "nothing new".
 With a Security Hub client (the SecurityHubExport option) the audit's findings are also sent
 to Security Hub after the store write and before the alert. An export failure does not fail
 the audit: it is logged, recorded on the audit item (``securityhub``) and in the result.
+
+Without a store (the CLI ``audit`` without ``--store``) the audit stops after the findings:
+nothing is written, nothing is compared with earlier audits, no alert is built.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from stack_auditor.alert import Alert, build_alert, publish
 from stack_auditor.config import AuditConfig
 from stack_auditor.event import DELETED_STATUS
-from stack_auditor.findings import FindingSet, parse_time, to_findings
-from stack_auditor.model import Gap, StackRef
+from stack_auditor.findings import FindingSet, format_time, parse_time, to_findings
+from stack_auditor.model import Gap, StackRef, StackSnapshot, Verdict
 from stack_auditor.store import AuditChanges, FindingsStore
 
 if TYPE_CHECKING:
@@ -53,6 +56,9 @@ class AuditResult:
     gaps: tuple[Gap, ...] = ()
     detail: str = ""
     securityhub: dict[str, Any] | None = None  # what the Security Hub export did, when enabled
+    # what was judged, for reports (the CLI renders it like ``scan``); not in the summary
+    snapshot: StackSnapshot | None = None
+    verdicts: tuple[Verdict, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Small JSON-ready summary (the handler's return value, the CLI's log line)."""
@@ -159,7 +165,12 @@ def _alert_and_publish(
         return alert, None  # dry run: keep the pending ids for a real run
     else:
         message_id = None
-    store.mark_alerted(ref, changes, message_id)
+    try:
+        store.mark_alerted(ref, changes, message_id)
+    except Exception as exc:
+        # The alert is out: raising now would have the retry publish it a second time. The
+        # audit item keeps alert_pending without alerted_at (sent, not confirmed).
+        log.warning("alert %s sent but not marked on the audit item: %s", message_id, exc)
     return alert, message_id
 
 
@@ -167,7 +178,7 @@ def run_audit(
     ref: StackRef,
     *,
     cfn_client: Any,
-    store: FindingsStore,
+    store: FindingsStore | None,
     sns_client: Any,
     topic_arn: str | None,
     config: AuditConfig,
@@ -182,9 +193,12 @@ def run_audit(
     ``securityhub_client`` (optional) receives the audit's findings after the store write.
     ``clients`` (the audited account's clients) turns on the live side: the collectors the
     selected rules need read the stack's resources (``collect.runner``); None: template only.
+    ``store`` None evaluates only (see the module docstring).
     """
     now = now or datetime.now(UTC)
     if ref.status == DELETED_STATUS:
+        if store is None:
+            raise ValueError("a DELETE_COMPLETE event resolves stored findings: it needs a store")
         stamp = _deletion_time(cfn_client, ref) or _end_of_event_second(ref, now)
         changes = store.resolve_stack(ref, stamp)
         if changes.stale:
@@ -203,7 +217,12 @@ def run_audit(
 
     # Late imports: the collectors and the rule catalog are the heavy part of the engine,
     # and the handler module must import fast (DELETE events never need them).
-    from stack_auditor.collect.cloudformation import CollectError, StackGone, snapshot_from_stack
+    from stack_auditor.collect.cloudformation import (
+        CollectError,
+        StackGone,
+        confirm_deployed,
+        snapshot_from_stack,
+    )
     from stack_auditor.evaluate import evaluate
 
     if rules is None:
@@ -212,6 +231,13 @@ def run_audit(
         rules = CATALOG
     try:
         snapshot = snapshot_from_stack(cfn_client, ref)
+        if clients is not None:
+            from stack_auditor.collect.runner import collect_live
+            from stack_auditor.evaluate import select_rules
+
+            snapshot = collect_live(snapshot, clients, select_rules(config, rules))
+            # a stack deleted while being read: its reads saw resources vanish, not its state
+            confirm_deployed(cfn_client, snapshot.ref)
     except StackGone as exc:
         return AuditResult(
             ref, AuditStatus.STACK_GONE, detail=f"stack no longer exists: {exc}"[:500]
@@ -219,17 +245,24 @@ def run_audit(
     except CollectError as exc:
         # Keep a trace, then raise: the template may be readable on the retry (throttling,
         # eventual consistency right after the deployment). Nothing stored is touched.
-        store.record_failure(ref, _event_time(ref, now), f"collect failed: {exc}"[:1000])
+        if store is not None:
+            store.record_failure(ref, _event_time(ref, now), f"collect failed: {exc}"[:1000])
         raise
 
-    if clients is not None:
-        from stack_auditor.collect.runner import collect_live
-        from stack_auditor.evaluate import select_rules
-
-        snapshot = collect_live(snapshot, clients, select_rules(config, rules))
     audit_time = _audit_time(snapshot.last_updated, ref, now)
     verdicts = evaluate(snapshot, config, rules=tuple(rules))
     finding_set = to_findings(snapshot, verdicts, rules, config, audit_time)
+    if store is None:
+        return AuditResult(
+            snapshot.ref,
+            AuditStatus.AUDITED,
+            format_time(audit_time),
+            findings=finding_set,
+            gaps=finding_set.gaps,
+            detail="not stored",
+            snapshot=snapshot,
+            verdicts=verdicts,
+        )
     changes = store.record_audit(
         ref,
         finding_set,
@@ -246,6 +279,8 @@ def run_audit(
             changes=changes,
             gaps=finding_set.gaps,
             detail="a newer deployment of this stack was already audited",
+            snapshot=snapshot,
+            verdicts=verdicts,
         )
     exported = _export_to_security_hub(ref, changes, store, securityhub_client)
     alert, message_id = _alert_and_publish(ref, changes, config, store, sns_client, topic_arn)
@@ -259,4 +294,6 @@ def run_audit(
         message_id=message_id,
         gaps=finding_set.gaps,
         securityhub=exported,
+        snapshot=snapshot,
+        verdicts=verdicts,
     )

@@ -20,9 +20,10 @@ answer is one UNKNOWN. ``Fn::ForEach`` is the exception: cfn-lint expands it its
 Each match -> FAIL verdict ``cfn-lint/<code>`` with the severity of its level (E -> HIGH,
 W -> LOW, I -> INFORMATIONAL; a ``severity_overrides`` entry for the code wins), the logical id
 from a ``Resources/<id>/...`` path (else None), the path below it, and cfn-lint's message
-(values of NoEcho parameters masked). ``disabled_rules`` may name single codes. A project's
-``.cfnlintrc`` in the working directory applies, as it would to cfn-lint itself. Parameter
-values are not passed to cfn-lint, so it can never echo a secret one.
+(secret values and dynamic references masked by ``redact``: cfn-lint quotes the values it
+objects to). ``disabled_rules`` may name single codes. A project's ``.cfnlintrc`` in the
+working directory applies, as it would to cfn-lint itself. Parameter values are not passed to
+cfn-lint, so it can never echo a secret one.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import EMPTY, Outcome, Severity, StackSnapshot, Verdict, thaw
+
+if TYPE_CHECKING:
+    from stack_auditor.redact import Redactor
 
 logger = logging.getLogger(__name__)
 
 RULE_ID = "cfn-lint"
 LEVEL_SEVERITY = {"E": Severity.HIGH, "W": Severity.LOW, "I": Severity.INFORMATIONAL}
-_MASK = "****"
 _MESSAGE_LIMIT = 300  # "'x' is not one of [every runtime]" would swamp the alert
 
 
@@ -90,14 +93,16 @@ def cfn_lint_verdicts(snapshot: StackSnapshot, config: AuditConfig) -> Iterator[
         logger.exception("cfn-lint failed on stack %s", snapshot.ref.stack_name)
         yield _template_verdict(
             Outcome.UNKNOWN,
-            f"cfn-lint could not lint the template: {type(error).__name__}: {error}",
+            _redactor(snapshot).text(
+                f"cfn-lint could not lint the template: {type(error).__name__}: {error}"
+            ),
         )
         return
     logger.debug("cfn-lint: %d matches in %.3f s", len(matches), time.perf_counter() - started)
-    secrets = _secret_values(snapshot)
+    redact = _redactor(snapshot)
     reported = 0
     for match in matches:
-        verdict = _verdict(snapshot, config, match, secrets)
+        verdict = _verdict(snapshot, config, match, redact)
         if verdict is not None:
             reported += 1
             yield verdict
@@ -114,8 +119,15 @@ def _unexpanded_transforms(snapshot: StackSnapshot) -> str:
     )
 
 
+def _redactor(snapshot: StackSnapshot) -> Redactor:
+    # Late import: redact imports the rules package, which imports this module.
+    from stack_auditor.redact import redactor
+
+    return redactor(snapshot)
+
+
 def _verdict(
-    snapshot: StackSnapshot, config: AuditConfig, match: Any, secrets: Sequence[str]
+    snapshot: StackSnapshot, config: AuditConfig, match: Any, redact: Redactor
 ) -> Verdict | None:
     code = str(match.rule.id)
     rule_id = f"{RULE_ID}/{code}"
@@ -127,7 +139,7 @@ def _verdict(
     if len(path) >= 2 and path[0] == "Resources":
         logical_id, below = str(path[1]), path[2:]
     default = LEVEL_SEVERITY.get(code[:1], Severity.MEDIUM)
-    message = _masked(str(match.message), secrets)
+    message = redact.text(str(match.message))
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 3] + "..."
     where = f"{logical_id} {format_path(below)}" if logical_id else format_path(path)
@@ -162,23 +174,6 @@ def _resource_type(snapshot: StackSnapshot, logical_id: str | None) -> str | Non
         if isinstance(body, Mapping) and isinstance(body.get("Type"), str):
             return str(body["Type"])
     return None
-
-
-def _secret_values(snapshot: StackSnapshot) -> list[str]:
-    """Values of NoEcho parameters (given or default), longest first, to mask in messages."""
-    values: set[str] = set()
-    declared = snapshot.template.get("Parameters") or EMPTY
-    for name in snapshot.no_echo:
-        for value in (snapshot.parameters.get(name), (declared.get(name) or EMPTY).get("Default")):
-            if isinstance(value, (str, int)) and len(str(value)) >= 3:
-                values.add(str(value))
-    return sorted(values, key=len, reverse=True)
-
-
-def _masked(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, _MASK)
-    return message
 
 
 def _template_verdict(outcome: Outcome, message: str) -> Verdict:

@@ -6,11 +6,12 @@ engine: cold start is most of a CLI run's time.
 
 ``findings`` and ``history`` read the deployed auditor's findings table; boto3 is imported
 only inside them (``scan`` must stay boto3-free). Their query planning lives in
-``stack_auditor.findings_query``.
+``stack_auditor.findings_query``. ``audit`` runs the deployed auditor's pipeline on a
+deployed stack (template and live state); its AWS side is ``stack_auditor.cli_audit``.
 
 Exit codes: 0 nothing OPEN at or above ``--fail-on``; 1 something is; 2 usage error, invalid
-policy file or unreadable template; 3 an AWS call failed (one line on stderr, never a
-traceback).
+policy file, unreadable template or stack not found; 3 an AWS call failed (one line on
+stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -119,6 +120,42 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--account", type=_account, default="123456789012")
     scan.add_argument("--stack-name", help="stack name used for names and finding ids")
     scan.set_defaults(handler=_run_scan)
+
+    audit = commands.add_parser(
+        "audit",
+        help="audit a deployed stack: its template and live state (reads AWS)",
+        description="Run the deployed auditor's pipeline on one deployed stack with your "
+        "credentials: read its template and its resources' live state, evaluate the catalog, "
+        "print the findings and what could not be read. Nothing is written unless --store "
+        "names the findings table.",
+    )
+    audit.add_argument("--stack", required=True, help="stack name (or stack ARN)")
+    audit.add_argument("--region", type=_region, help="default: the session's region")
+    audit.add_argument("--profile", help="AWS profile")
+    audit.add_argument("--endpoint-url", metavar="URL", help="endpoint of every AWS client")
+    audit.add_argument(
+        "--store",
+        metavar="TABLE",
+        help="also record the audit in this findings table, like the deployed function, "
+        "and report what is new and resolved",
+    )
+    audit.add_argument(
+        "--alert-topic",
+        metavar="ARN",
+        help="with --store: publish the audit's alert to this SNS topic (otherwise findings "
+        "it records as new are never alerted)",
+    )
+    audit.add_argument("--format", "-f", choices=("table", "json", "sarif"), default="table")
+    audit.add_argument("--config", "-c", metavar="FILE", help="YAML audit policy file")
+    audit.add_argument(
+        "--fail-on",
+        type=str.lower,
+        choices=SEVERITY_CHOICES,
+        default=DEFAULT_FAIL_ON,
+        metavar="SEVERITY",
+        help=f"exit 1 when an OPEN finding is this severe or worse (default {DEFAULT_FAIL_ON})",
+    )
+    audit.set_defaults(handler=_run_audit)
 
     findings = commands.add_parser(
         "findings",
@@ -269,6 +306,57 @@ def _run_scan(args: argparse.Namespace) -> int:
         snapshot, verdicts, (f.to_dict() for f in finding_set.findings), template=args.template
     )
     _emit_report(report, args.format, fail_on)
+    return EXIT_FINDINGS if report.open_at_least(fail_on) else EXIT_OK
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from stack_auditor.cli_audit import (
+        TargetError,
+        audit_deployed_stack,
+        store_lines,
+        store_summary,
+    )
+    from stack_auditor.collect.cloudformation import CollectError
+    from stack_auditor.output.report import build_report
+
+    if args.alert_topic and not args.store:
+        raise UsageError("--alert-topic needs --store (an alert reports what changed in the store)")
+    fail_on = _fail_on(args.fail_on)
+    config = _load_config(args.config)
+    try:
+        result = _aws_call(
+            lambda: audit_deployed_stack(
+                args.stack,
+                config=config,
+                region=args.region,
+                profile=args.profile,
+                endpoint_url=args.endpoint_url,
+                store_table=args.store,
+                alert_topic=args.alert_topic,
+            )
+        )
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
+    except CollectError as exc:
+        raise AwsError(str(exc)) from None
+    assert result.snapshot is not None and result.findings is not None
+    report = build_report(
+        result.snapshot,
+        result.verdicts,
+        (f.to_dict() for f in result.findings.findings),
+        template=None,
+    )
+    stored = store_summary(result, args.store) if result.changes is not None else None
+    if args.format == "json" and stored is not None:
+        import json
+
+        document = {**report.to_dict(), "store": stored}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        _emit_report(report, args.format, fail_on)
+        if stored is not None:  # SARIF on stdout must stay pure SARIF
+            out = sys.stdout if args.format == "table" else sys.stderr
+            print("\n".join(store_lines(stored)), file=out)
     return EXIT_FINDINGS if report.open_at_least(fail_on) else EXIT_OK
 
 

@@ -3,6 +3,12 @@
 A finding is a FAIL verdict placed in its stack and its time. UNKNOWN verdicts are not
 findings, but they are kept in the ``FindingSet`` because the store must know which
 (rule, resource) pairs this audit could not check, so it never resolves them.
+
+Messages, evidence and gap details pass through the stack's ``redact.redactor`` here, the one
+door to the store, the alert and every output: whatever a rule or a library echoed, a secret
+value of the stack leaves as ``****``. Messages and paths are capped in length too: a rule
+quoting a 1 MB property value would make the finding too big for a DynamoDB item (400 KB), and
+every later audit of the stack would fail the same way.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from stack_auditor.model import (
     FindingStatus,
     Gap,
     Outcome,
+    Resource,
     Severity,
     StackRef,
     StackSnapshot,
     Verdict,
+    freeze,
     thaw,
 )
 from stack_auditor.rule import Rule, RuleMeta
@@ -32,6 +40,19 @@ Suppressor = Callable[[StackSnapshot, Verdict], "str | None"]
 # Verdicts of rules unknown to the catalog (e.g. "cfn-lint/E3012" when only "cfn-lint" is in
 # the catalog) still become findings; this is their severity when the verdict gives none.
 _FALLBACK_SEVERITY = Severity.MEDIUM
+# Caps on what a finding carries (see the module docstring).
+MESSAGE_LIMIT = 2000  # the longest message over the 393-template corpus has 878 characters
+PATH_LIMIT = 1000
+TYPE_LIMIT = 256
+
+
+def capped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _type_of(verdict: Verdict, resource: Resource | None) -> str | None:
+    kind = verdict.resource_type or (resource.type if resource else None)
+    return capped(kind, TYPE_LIMIT) if kind else kind
 
 
 def format_time(moment: datetime) -> str:
@@ -157,9 +178,12 @@ def to_findings(
     ``first_seen`` and ``last_seen`` are both ``seen_at`` here; the store keeps the stored
     ``first_seen`` of a finding that was already open.
     """
+    from stack_auditor.redact import redactor  # late: it reads the rules' name heuristics
+
     rules = tuple(rules)
     metas = {r.meta.id: r.meta for r in rules}
     suppress = suppressor or _default_suppressor()
+    redact = redactor(snapshot)
     ref = snapshot.ref
     stamp = format_time(seen_at)
     findings: dict[str, Finding] = {}
@@ -185,11 +209,11 @@ def to_findings(
                 status=FindingStatus.SUPPRESSED if reason else FindingStatus.OPEN,
                 logical_id=verdict.logical_id,
                 physical_id=resource.physical_id if resource else None,
-                resource_type=verdict.resource_type or (resource.type if resource else None),
-                message=verdict.message,
+                resource_type=_type_of(verdict, resource),
+                message=capped(redact.text(verdict.message), MESSAGE_LIMIT),
                 remediation=meta.remediation if meta else "",
-                evidence=verdict.evidence or EMPTY,
-                path=verdict.path,
+                evidence=freeze(redact.value(verdict.evidence)) if verdict.evidence else EMPTY,
+                path=capped(verdict.path, PATH_LIMIT),
                 first_seen=stamp,
                 last_seen=stamp,
                 stack_name=ref.stack_name,
@@ -207,7 +231,7 @@ def to_findings(
     return FindingSet(
         findings=tuple(ordered),
         unknowns=frozenset(unknowns),
-        gaps=snapshot.gaps,
+        gaps=tuple(redact.gap(g) for g in snapshot.gaps),
         rules_evaluated=evaluated_rule_ids(rules, config),
     )
 

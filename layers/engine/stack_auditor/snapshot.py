@@ -185,11 +185,12 @@ def build_snapshot(
         source = origins.get(logical_id)
         condition = body.get("Condition")
         metadata = body.get("Metadata")
+        written = body.get("Properties")  # a mapping, unless the template is wrong
         resources[logical_id] = Resource(
             logical_id=logical_id,
             type=str(body.get("Type", "")),
             properties=freeze(properties),
-            raw_properties=freeze(body.get("Properties") or {}),
+            raw_properties=freeze(written) if isinstance(written, Mapping) else EMPTY,
             metadata=freeze(metadata) if isinstance(metadata, Mapping) else EMPTY,
             deletion_policy=_policy(resolver, body.get("DeletionPolicy")),
             update_replace_policy=_policy(resolver, body.get("UpdateReplacePolicy")),

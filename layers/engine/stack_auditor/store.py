@@ -12,7 +12,10 @@ docs/findings-table.md). Writes are protected against audits arriving out of ord
 
 Finding writes are single conditional PutItems: BatchWriteItem takes no conditions, and a
 transaction fails as a whole when one item belongs to a newer audit, where we want to skip
-that item and keep the rest.
+that item and keep the rest. So an audit can fail half-way through its writes; before the
+first one, the audit item is put (``outcome = writing``) with the ids the audit will announce
+(``alert_pending``), so that the retry of the same event announces what the failed attempt
+had already written instead of taking it for "still open" or "already resolved".
 
 A stored finding is only resolved when this audit checked its (rule, resource) and did not
 find it again: never because a resource could not be read (an UNKNOWN verdict, a gap on that
@@ -185,12 +188,11 @@ class FindingsStore(FindingsQueries):
         stored = {fid: finding_from_item(item) for fid, item in stored_items.items()}
         mark = audit_mark(ref, stamp, audit_id)
         # A retry of this same audit (same event, same deployment) after its alert failed to
-        # publish: what the first attempt found new/resolved is still to be announced.
+        # publish, or after a write failed half-way: what the first attempt found new/resolved
+        # is still to be announced.
         pending_new, pending_resolved = self._pending(ref, stamp, audit_id)
-        new: list[Finding] = []
-        still_open: list[Finding] = []
-        suppressed: list[Finding] = []
-        lost = False
+        # What to write, decided before writing anything (see _announce_first)
+        plan: list[tuple[Finding, Mapping[str, Any], str]] = []  # finding, lifecycle, change
         for finding in finding_set.findings:
             before = stored.get(finding.finding_id)
             introduced_by: Mapping[str, Any] | None = mark
@@ -198,28 +200,26 @@ class FindingsStore(FindingsQueries):
                 finding = replace(finding, first_seen=before.first_seen)
                 # still active: the audit that introduced it stays (None for older items)
                 introduced_by = stored_items[finding.finding_id].get("introduced_by")
-            if not self._put_finding(finding, stamp, {"introduced_by": introduced_by}):
-                lost = True
-                continue
             if finding.status is FindingStatus.SUPPRESSED:
-                suppressed.append(finding)
+                change = "suppressed"
             elif (
                 before is not None
                 and before.status is FindingStatus.OPEN
                 and finding.finding_id not in pending_new
             ):
-                still_open.append(finding)
+                change = "still_open"
             else:
-                new.append(finding)
+                change = "new"
+            plan.append((finding, {"introduced_by": introduced_by}, change))
 
         produced = {f.finding_id for f in finding_set.findings}
-        resolved: list[Finding] = []
+        already_resolved: list[Finding] = []  # by an earlier attempt of this audit
         unchecked: list[Finding] = []
         for before in stored.values():
             if before.finding_id in produced:
                 continue
             if before.status is FindingStatus.RESOLVED and before.finding_id in pending_resolved:
-                resolved.append(before)
+                already_resolved.append(before)
                 continue
             if before.status not in _STILL_ACTIVE:
                 continue
@@ -227,11 +227,24 @@ class FindingsStore(FindingsQueries):
                 unchecked.append(before)
                 continue
             done = replace(before, status=FindingStatus.RESOLVED)
-            lifecycle = self._resolved_lifecycle(stored_items.get(before.finding_id), mark)
-            if self._put_finding(done, stamp, lifecycle):
-                resolved.append(done)
+            resolving = self._resolved_lifecycle(stored_items.get(before.finding_id), mark)
+            plan.append((done, resolving, "resolved"))
+
+        self._announce_first(ref, stamp, audit_id, plan, already_resolved, **base)
+        written: dict[str, list[Finding]] = {
+            "new": [],
+            "still_open": [],
+            "suppressed": [],
+            "resolved": already_resolved,
+        }
+        lost = False
+        for finding, lifecycle, change in plan:
+            if self._put_finding(finding, stamp, lifecycle):
+                written[change].append(finding)
             else:
                 lost = True
+        new, still_open = written["new"], written["still_open"]
+        suppressed, resolved = written["suppressed"], written["resolved"]
 
         changes = AuditChanges(
             new=tuple(new),
@@ -266,17 +279,19 @@ class FindingsStore(FindingsQueries):
         _, pending_resolved = self._pending(ref, stamp, audit_id)
         mark = audit_mark(ref, stamp, audit_id)
         stored_items = self._stored(ref)
-        resolved: list[Finding] = []
-        lost = False
+        resolved: list[Finding] = []  # by an earlier attempt of this delete, still to announce
+        plan: list[tuple[Finding, Mapping[str, Any], str]] = []
         for item in stored_items.values():
             before = finding_from_item(item)
             if before.status is FindingStatus.RESOLVED and before.finding_id in pending_resolved:
                 resolved.append(before)
-                continue
-            if before.status not in _STILL_ACTIVE:
-                continue
-            done = replace(before, status=FindingStatus.RESOLVED)
-            if self._put_finding(done, stamp, self._resolved_lifecycle(item, mark)):
+            elif before.status in _STILL_ACTIVE:
+                done = replace(before, status=FindingStatus.RESOLVED)
+                plan.append((done, self._resolved_lifecycle(item, mark), "resolved"))
+        self._announce_first(ref, stamp, audit_id, plan, resolved)
+        lost = False
+        for done, lifecycle, _ in plan:
+            if self._put_finding(done, stamp, lifecycle):
                 resolved.append(done)
             else:
                 lost = True
@@ -338,6 +353,32 @@ class FindingsStore(FindingsQueries):
             UpdateExpression="SET securityhub = :e",
             ExpressionAttributeValues={":e": dict(export)},
         )
+
+    def _announce_first(
+        self,
+        ref: StackRef,
+        stamp: str,
+        audit_id: str,
+        plan: Iterable[tuple[Finding, Mapping[str, Any], str]],
+        already_resolved: Iterable[Finding],
+        **fields: Any,
+    ) -> None:
+        """Put the audit item, with the ids to announce, before any finding is written.
+
+        The findings are written one by one: when a write fails half-way through, the audit
+        raises and its retry finds part of them already written (a new finding already OPEN,
+        a resolved one already RESOLVED). Without this record the retry would take them for
+        "still open" / "nothing to do" and their alert would never be sent. With it, the retry
+        reads them back as pending (``_pending``), like after a failed publish. Skipped when
+        there is nothing to announce (the common audit that changes nothing).
+        """
+        plan = tuple(plan)
+        new = [f.finding_id for f, _, change in plan if change == "new"]
+        resolved = [f.finding_id for f in already_resolved]
+        resolved += [f.finding_id for f, _, change in plan if change == "resolved"]
+        if new or resolved:
+            pending = {"new": new, "resolved": resolved}
+            self._put_audit(ref, stamp, audit_id, "writing", alert_pending=pending, **fields)
 
     def _pending(self, ref: StackRef, stamp: str, audit_id: str) -> tuple[set[str], set[str]]:
         response = self._table.get_item(

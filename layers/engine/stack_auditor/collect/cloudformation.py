@@ -5,6 +5,8 @@ transformed templates) and ListStackResources (physical ids). The client is inje
 module never creates one. A missing stack raises ``StackGone``; a template that cannot be read
 raises ``CollectError``; anything else that fails (resource list denied or throttled, the
 Processed stage missing) becomes a ``Gap`` and the snapshot is still built.
+``confirm_deployed`` asks again once the live state was read: a stack deleted meanwhile
+raises ``StackGone`` too, so what the reads saw of its vanishing resources is never stored.
 """
 
 from __future__ import annotations
@@ -51,9 +53,25 @@ def _describe(cfn_client: Any, ref: StackRef) -> dict[str, Any]:
         raise StackGone(f"stack {name} does not exist")
     stack: dict[str, Any] = stacks[0]
     # described by stack id, a deleted stack is still returned, with this status
-    if stack.get("StackStatus") == "DELETE_COMPLETE":
-        raise StackGone(f"stack {name} was deleted")
+    if stack.get("StackStatus") in _DELETING:
+        raise StackGone(f"stack {name} was deleted ({stack.get('StackStatus')})")
     return stack
+
+
+_DELETING = frozenset({"DELETE_IN_PROGRESS", "DELETE_COMPLETE"})
+
+
+def confirm_deployed(cfn_client: Any, ref: StackRef) -> None:
+    """Raise ``StackGone`` when the stack is being or was deleted (``CollectError`` when that
+    cannot be told), after its live state was read.
+
+    Reads made while the stack is deleted see its resources vanish one by one (or, with a
+    Retain policy, outlive it): a snapshot of nothing the deployment still is. Asking once
+    after every read closes the window: a deletion that started before or during the reads
+    shows here, one that starts later came after reads that were still valid. The stack's
+    delete event resolves its findings.
+    """
+    _describe(cfn_client, ref)
 
 
 def _parse_body(body: Any, stage: str) -> LoadedTemplate:

@@ -1,8 +1,10 @@
 """Fill a deployed stack's snapshot with live state: StackSnapshot -> StackSnapshot (live).
 
 Only the collectors whose service a selected rule reads run (``RuleMeta.live_services``), and
-each gets only the stack's own resources of its types that have a physical id. Their tasks run
-on one bounded thread pool; a task that raises becomes a gap on the resources it was reading.
+each gets only the stack's own resources of its types that have a physical id. A resource of
+its types without one (the resource list could not be read, or the resource is gone) is a gap:
+nothing was read for it, so the template alone must not vouch for it. The tasks run on one
+bounded thread pool; a task that raises becomes a gap on the resources it was reading.
 The result is a new snapshot: ``live`` set on every resource something was read for, the
 collectors' account-level facts in ``extras``, their gaps appended, ``live_read`` True.
 """
@@ -51,6 +53,21 @@ def _targets(snapshot: StackSnapshot, collector: Collector) -> list[Resource]:
     return [r for r in snapshot.resources.values() if r.physical_id and collector.wants(r.type)]
 
 
+def _unlocated(snapshot: StackSnapshot, collector: Collector) -> list[Resource]:
+    return [r for r in snapshot.resources.values() if not r.physical_id and collector.wants(r.type)]
+
+
+def _no_physical_id_gap(snapshot: StackSnapshot) -> tuple[str, str]:
+    """(reason, detail) of the gap on a resource the collectors could not locate."""
+    for gap in snapshot.gaps:
+        if gap.scope == "stack" and gap.what == "cloudformation:ListStackResources":
+            return (
+                gap.reason,
+                f"no physical id: the stack's resource list was not read ({gap.detail})",
+            )
+    return "NotFound", "no physical id: the stack does not list this resource as deployed"
+
+
 def _run(task: Task, context: LiveContext) -> None:
     try:
         task.run()
@@ -81,6 +98,11 @@ def collect_live(
     tasks: list[Task] = []
     for collector in selected_collectors(rules, collectors):
         targets = _targets(snapshot, collector)
+        # Without a physical id nothing can be read: a gap, or rules would judge the template
+        # alone (a resource list failing or a stack deleted mid-audit would resolve findings).
+        for resource in _unlocated(snapshot, collector):
+            reason, detail = _no_physical_id_gap(snapshot)
+            context.gap(resource.logical_id, f"{collector.service}:*", reason, detail)
         try:
             tasks.extend(collector.plan(context, targets))
         except Exception as exc:  # a broken plan costs its own service, not the audit

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stack_auditor import __version__
+from stack_auditor.findings import MESSAGE_LIMIT, capped
 from stack_auditor.model import FindingStatus, Gap, Outcome, Severity, StackSnapshot, Verdict
 
 TOOL_NAME = "stack-auditor"
@@ -91,7 +92,13 @@ def sort_findings(findings: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, A
 def unknown_rows(
     snapshot: StackSnapshot, verdicts: Sequence[Verdict]
 ) -> tuple[dict[str, Any], ...]:
-    """UNKNOWN verdicts as rows with the resource's file position (they are not findings)."""
+    """UNKNOWN verdicts as rows with the resource's file position (they are not findings).
+
+    Their messages are masked and capped like the findings' (``findings.to_findings``).
+    """
+    from stack_auditor.redact import redactor  # late: it reads the rules' name heuristics
+
+    redact = redactor(snapshot)
     rows = []
     for verdict in verdicts:
         if verdict.outcome is not Outcome.UNKNOWN:
@@ -102,7 +109,7 @@ def unknown_rows(
                 "rule_id": verdict.rule_id,
                 "logical_id": verdict.logical_id,
                 "resource_type": verdict.resource_type or (resource.type if resource else None),
-                "message": verdict.message,
+                "message": capped(redact.text(verdict.message), MESSAGE_LIMIT),
                 "path": verdict.path,
                 "file": snapshot.source_file,
                 "line": resource.line if resource else None,
@@ -118,6 +125,13 @@ def gap_rows(gaps: Iterable[Gap]) -> tuple[dict[str, Any], ...]:
     )
 
 
+def _redacted_gaps(snapshot: StackSnapshot) -> tuple[Gap, ...]:
+    from stack_auditor.redact import redactor
+
+    redact = redactor(snapshot)
+    return tuple(redact.gap(g) for g in snapshot.gaps)
+
+
 def build_report(
     snapshot: StackSnapshot,
     verdicts: Sequence[Verdict],
@@ -130,5 +144,5 @@ def build_report(
         stack_name=snapshot.ref.stack_name,
         findings=sort_findings(findings),
         unknown=unknown_rows(snapshot, verdicts),
-        gaps=gap_rows(snapshot.gaps),
+        gaps=gap_rows(_redacted_gaps(snapshot)),
     )

@@ -4,6 +4,12 @@ Laid out for an 80-column terminal: each finding is one row of a two-column grid
 id and resource on the left (never truncated, folded only if a single id is wider than the
 column), the message and the fix wrapped on the right. rich drops colour by itself when
 stdout is not a terminal or NO_COLOR is set, so piping the output gives plain text.
+
+Names, messages and every other value from a stack or the findings table are untrusted: they
+reach the console only as ``rich.text.Text`` (never parsed as markup, so ``[bold red]`` in a
+resource name prints as typed) and through ``_plain`` (``untrusted.one_line``: an ANSI escape
+in a name would otherwise reach the terminal as is; line breaks would forge rows; lengths are
+capped so one 1 MB value cannot take the screen or seconds of wrapping).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from rich.text import Text
 from stack_auditor.model import Severity, Side
 from stack_auditor.output.report import Report, severity_of
 from stack_auditor.rule import RuleMeta
+from stack_auditor.untrusted import one_line
 
 MAX_WIDTH = 100  # wider lines are hard to read even on a wide terminal
 ID_WIDTH = 40  # longest catalog rule id is 38 characters
@@ -51,18 +58,26 @@ def make_console(file: IO[str] | None = None, *, width: int | None = None) -> Co
     )
 
 
+NAME_LIMIT = 256  # logical ids, types, rule ids, stack names (CloudFormation: 255 at most)
+TEXT_LIMIT = 2000  # messages, reasons (findings.MESSAGE_LIMIT)
+
+
+def _plain(value: Any, limit: int = NAME_LIMIT) -> str:
+    return one_line("" if value is None else value, limit)
+
+
 def _where(row: Mapping[str, Any]) -> Text:
-    text = Text(str(row.get("logical_id") or "(template)"), style="bold")
+    text = Text(_plain(row.get("logical_id") or "(template)"), style="bold")
     if row.get("line"):
-        text.append(f"  line {row['line']}", style="dim")
+        text.append(f"  line {_plain(row['line'])}", style="dim")
     if row.get("resource_type"):
-        text.append(f"\n{row['resource_type']}", style="dim")
+        text.append(f"\n{_plain(row['resource_type'])}", style="dim")
     return text
 
 
 def _grid(title: str, style: str, id_width: int) -> Table:
     table = Table(
-        title=title,
+        title=Text(_plain(title, TEXT_LIMIT)),  # a str title would be parsed as markup
         title_style=style,
         title_justify="left",
         box=None,
@@ -79,14 +94,15 @@ def _grid(title: str, style: str, id_width: int) -> Table:
 
 
 def _finding_cells(row: Mapping[str, Any], severity: Severity) -> tuple[Text, Text]:
-    left = Text(str(row.get("rule_id", "")), style=STYLES[severity])
+    left = Text(_plain(row.get("rule_id", "")), style=STYLES[severity])
     left.append("\n")
     left.append_text(_where(row))
-    right = Text(str(row.get("message", "")))
+    right = Text(_plain(row.get("message", ""), TEXT_LIMIT))
     if row.get("suppression_reason"):
-        right.append(f"\nsuppressed: {row['suppression_reason']}", style="italic")
+        reason = _plain(row["suppression_reason"], TEXT_LIMIT)
+        right.append(f"\nsuppressed: {reason}", style="italic")
     elif row.get("remediation"):
-        right.append(f"\nfix: {row['remediation']}", style="dim")
+        right.append(f"\nfix: {_plain(row['remediation'], TEXT_LIMIT)}", style="dim")
     return left, right
 
 
@@ -99,7 +115,7 @@ def _section(title: str, style: str, rows: Iterable[tuple[Text, Text]], id_width
 
 def _id_width(report: Report) -> int:
     ids = [
-        len(str(row.get(key) or ""))
+        len(_plain(row.get(key) or ""))
         for row in (*report.findings, *report.unknown)
         for key in ("rule_id", "logical_id")
     ]
@@ -129,9 +145,9 @@ def result_line(report: Report, fail_on: Severity) -> Text:
 
 def report_renderable(report: Report, fail_on: Severity | None = None) -> Group:
     parts: list[Any] = []
-    heading = Text(report.stack_name or "", style="bold")
+    heading = Text(_plain(report.stack_name or ""), style="bold")
     if report.template:
-        heading.append(f"  {report.template}", style="dim")
+        heading.append(f"  {_plain(report.template, TEXT_LIMIT)}", style="dim")
     parts.append(heading)
     if not report.findings:
         parts.append(Text("No findings", style="bold green"))
@@ -163,8 +179,8 @@ def report_renderable(report: Report, fail_on: Severity | None = None) -> Group:
                 "magenta",
                 (
                     (
-                        Text(str(u["rule_id"]), style="magenta") + Text("\n") + _where(u),
-                        Text(str(u.get("message", ""))),
+                        Text(_plain(u["rule_id"]), style="magenta") + Text("\n") + _where(u),
+                        Text(_plain(u.get("message", ""), TEXT_LIMIT)),
                     )
                     for u in report.unknown
                 ),
@@ -178,8 +194,11 @@ def report_renderable(report: Report, fail_on: Severity | None = None) -> Group:
                 "magenta",
                 (
                     (
-                        Text(f"{g['scope']}\n{g['what']}"),
-                        Text(f"{g['reason']}" + (f": {g['detail']}" if g.get("detail") else "")),
+                        Text(f"{_plain(g['scope'])}\n{_plain(g['what'])}"),
+                        Text(
+                            _plain(g["reason"])
+                            + (f": {_plain(g['detail'], TEXT_LIMIT)}" if g.get("detail") else "")
+                        ),
                     )
                     for g in report.gaps
                 ),
@@ -211,7 +230,7 @@ def print_rules(metas: Iterable[RuleMeta], console: Console) -> None:
         left.append(meta.severity.value, style=STYLES[meta.severity])
         sides = "".join(s.value for s in Side if s in meta.sides)
         left.append(f" · {sides} · {meta.family}", style="dim")
-        table.add_row(left, meta.title)
+        table.add_row(left, Text(meta.title))
     console.print(table)
     console.print(f"{count} rules")
 
@@ -220,7 +239,10 @@ def print_rules(metas: Iterable[RuleMeta], console: Console) -> None:
 
 
 def _stack_label(row: Mapping[str, Any]) -> str:
-    return f"{row.get('stack_name')}  ({row.get('account')} {row.get('region')})"
+    return (
+        f"{_plain(row.get('stack_name'))}  ({_plain(row.get('account'))} "
+        f"{_plain(row.get('region'))})"
+    )
 
 
 def print_findings(rows: Iterable[Mapping[str, Any]], console: Console) -> None:
@@ -236,7 +258,7 @@ def print_findings(rows: Iterable[Mapping[str, Any]], console: Console) -> None:
             [
                 20,
                 *(
-                    len(str(r.get(k) or ""))
+                    len(_plain(r.get(k) or ""))
                     for g in by_stack.values()
                     for r in g
                     for k in ("rule_id", "logical_id")
@@ -251,8 +273,8 @@ def print_findings(rows: Iterable[Mapping[str, Any]], console: Console) -> None:
         for row in group:
             severity = severity_of(row)
             left, right = _finding_cells(row, severity)
-            left.append(f"\n{severity.value} · {row.get('status')}", style=STYLES[severity])
-            right.append(f"\nlast seen {row.get('last_seen')}", style="dim")
+            left.append(f"\n{severity.value} · {_plain(row.get('status'))}", style=STYLES[severity])
+            right.append(f"\nlast seen {_plain(row.get('last_seen'))}", style="dim")
             table.add_row(left, right)
             total += 1
         console.print(Group(Text(), table))
@@ -266,27 +288,23 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
 
 def print_history(stack: str, audits: Iterable[Mapping[str, Any]], console: Console) -> None:
     """A stack's audits, newest first: trigger, counts, what each one introduced and resolved."""
-    console.print(Text(stack, style="bold"))
+    console.print(Text(_plain(stack), style="bold"))
     count = 0
     for audit in audits:
         count += 1
-        heading = Text(f"\n{audit.get('audit_time')}  ", style="bold")
-        trigger = audit.get("trigger") or "?"
-        status = audit.get("stack_status")
-        heading.append(f"{status} ({trigger})" if status else str(trigger))
-        heading.append(f"  {audit.get('outcome')}", style="dim")
+        heading = Text(f"\n{_plain(audit.get('audit_time'))}  ", style="bold")
+        trigger = _plain(audit.get("trigger") or "?")
+        status = _plain(audit.get("stack_status"))
+        heading.append(f"{status} ({trigger})" if status else trigger)
+        heading.append(f"  {_plain(audit.get('outcome'))}", style="dim")
         console.print(heading)
-        console.print(Text(f"  {_counts_text(audit.get('counts') or {})}"))
+        console.print(Text(f"  {_plain(_counts_text(audit.get('counts') or {}), TEXT_LIMIT)}"))
         if audit.get("reason"):
-            console.print(Text(f"  {audit['reason']}", style="magenta"))
+            console.print(Text(f"  {_plain(audit['reason'], TEXT_LIMIT)}", style="magenta"))
         for mark, key, style in (("+", "introduced", "red"), ("-", "resolved", "green")):
             for finding in audit.get(key) or ():
-                where = finding.get("logical_id") or "(template)"
-                console.print(
-                    Text(
-                        f"  {mark} {finding.get('severity')} {finding.get('rule_id')} {where}",
-                        style=style,
-                    )
-                )
+                where = _plain(finding.get("logical_id") or "(template)")
+                severity, rule = _plain(finding.get("severity")), _plain(finding.get("rule_id"))
+                console.print(Text(f"  {mark} {severity} {rule} {where}", style=style))
     if not count:
         console.print(Text("No audits recorded", style="dim"))

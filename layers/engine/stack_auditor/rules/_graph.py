@@ -288,19 +288,22 @@ def event_source_mappings(snapshot: StackSnapshot) -> tuple[SourceMapping, ...]:
     return tuple(mappings)
 
 
+_ON_FAILURE = ("DestinationConfig", "OnFailure", "Destination")
+_DLQ = ("DeadLetterConfig", "TargetArn")
+
+
 @per_snapshot
 def _invoke_config_destinations(
     snapshot: StackSnapshot,
 ) -> Mapping[str, tuple[FailureDestination, ...]]:
     """Function logical id -> OnFailure destinations of its EventInvokeConfigs (any qualifier)."""
     found: dict[str, list[FailureDestination]] = defaultdict(list)
-    path = ("DestinationConfig", "OnFailure", "Destination")
     for config in snapshot.of_type("AWS::Lambda::EventInvokeConfig"):
         function = function_for_target(snapshot, *_at(config, "FunctionName"))
-        destination = config.prop(*path)
+        destination = config.prop(*_ON_FAILURE)
         if function is not None and destination is not None:
             found[function.logical_id].append(
-                FailureDestination(config.logical_id, _dotted(path), destination, "resolved")
+                FailureDestination(config.logical_id, _dotted(_ON_FAILURE), destination, "resolved")
             )
     return {lid: tuple(destinations) for lid, destinations in found.items()}
 
@@ -310,20 +313,78 @@ def function_failure_destination(
 ) -> tuple[FailureDestination, ...]:
     """Where the function's failed asynchronous events go: DeadLetterConfig, OnFailure.
 
-    The function's own DeadLetterConfig is read live when collected. Every EventInvokeConfig
-    for the function counts, whatever its Qualifier ($LATEST, an alias, a version).
+    Every EventInvokeConfig for the function counts, whatever its Qualifier ($LATEST, an
+    alias, a version). Both are read live when collected (``DeadLetterConfig`` and
+    ``EventInvokeConfigs`` in ``function.live``): what is deployed counts, and a destination
+    the template does not have is reported as drift.
     """
-    own = observe(
-        function.prop("DeadLetterConfig", "TargetArn"),
-        live_value(function, "DeadLetterConfig", "TargetArn"),
-    )
+    own = observe(function.prop(*_DLQ), live_value(function, *_DLQ))
     found: list[FailureDestination] = []
     if own.value is not None:
         path = "Properties.DeadLetterConfig.TargetArn"
         found.append(
             FailureDestination(function.logical_id, path, own.value, own.source, own.drift_note())
         )
-    found.extend(_invoke_config_destinations(snapshot).get(function.logical_id, ()))
+    written = _invoke_config_destinations(snapshot).get(function.logical_id, ())
+    deployed = _live_on_failure(function)
+    if deployed is NOT_READ:
+        found.extend(written)
+        return tuple(found)
+    by_target = {d.target: d for d in written if isinstance(d.target, str)}
+    for qualifier, target in deployed:
+        match = by_target.get(target)
+        if match is not None:
+            found.append(match._replace(source="live"))
+        else:
+            found.append(
+                FailureDestination(
+                    function.logical_id,
+                    f"EventInvokeConfig({qualifier}).DestinationConfig.OnFailure.Destination",
+                    target,
+                    "live",
+                    " The template sets no such destination: it was added outside "
+                    "CloudFormation (drift).",
+                )
+            )
+    return tuple(found)
+
+
+def failure_destinations_removed_live(
+    snapshot: StackSnapshot, function: Resource
+) -> tuple[FailureDestination, ...]:
+    """The template's failure destinations for the function that the live read shows are not
+    deployed (removed outside CloudFormation); empty when live state was not read."""
+    removed: list[FailureDestination] = []
+    written_dlq = function.prop(*_DLQ)
+    if isinstance(written_dlq, str) and live_value(function, *_DLQ) is None:
+        path = "Properties.DeadLetterConfig.TargetArn"
+        removed.append(FailureDestination(function.logical_id, path, written_dlq, "resolved"))
+    deployed = _live_on_failure(function)
+    if deployed is not NOT_READ:
+        targets = {target for _qualifier, target in deployed}
+        removed.extend(
+            d
+            for d in _invoke_config_destinations(snapshot).get(function.logical_id, ())
+            if isinstance(d.target, str) and d.target not in targets
+        )
+    return tuple(removed)
+
+
+def _live_on_failure(function: Resource) -> Any:
+    """(qualifier, OnFailure destination) of each deployed EventInvokeConfig that has one;
+    NOT_READ when they were not read."""
+    configs = live_value(function, "EventInvokeConfigs")
+    if configs is NOT_READ or configs is None:
+        return NOT_READ
+    found = []
+    for config in configs:
+        node: Any = config
+        for key in _ON_FAILURE:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, str) and node:
+            arn = str(config.get("FunctionArn") or "")
+            qualifier = arn.split(":function:", 1)[-1].partition(":")[2] or "unqualified"
+            found.append((qualifier, node))
     return tuple(found)
 
 
@@ -334,11 +395,16 @@ def live_value(resource: Resource, *path: str) -> Any:
     """The setting at ``path`` of ``resource.live`` (for a queue, of its Attributes).
 
     NOT_READ when live state was not collected; None when it was and the setting is unset.
+    A function's description holds what several collectors read (its configuration, its
+    tags, ...), so a top-level key that is absent was not read: NOT_READ. A queue's settings
+    are all in its Attributes: without them (only its tags were read) nothing was.
     """
     live = resource.live
-    if live is None:
+    if live is None or (resource.type == FUNCTION and path and path[0] not in live):
         return NOT_READ
-    node: Any = live.get("Attributes", live) if resource.type == QUEUE else live
+    if resource.type == QUEUE and "Attributes" not in live:
+        return NOT_READ
+    node: Any = live["Attributes"] if resource.type == QUEUE else live
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
             return None

@@ -11,6 +11,8 @@ Two views, each computed once per snapshot:
   after its index there). SAM policy templates (``DynamoDBCrudPolicy``, ``SQSPollerPolicy``,
   ...) and the policies SAM adds for tracing, DLQs and event sources are not authored: their
   statements are AWS's, scoped by AWS, and the author can only pick or drop them.
+  On a live snapshot the statement rules judge the deployed documents instead, where they
+  were read (``_iam_live``).
 - ``role_grants``: every statement a role of the stack has, from every source: inline,
   ``AWS::IAM::Policy``/``ManagedPolicy`` attached through ``Roles`` or ``ManagedPolicyArns``,
   AWS managed policies (their real documents), whatever SAM generated. A source that cannot
@@ -53,6 +55,8 @@ class AuthoredDocument:
     statements: tuple[Statement, ...]
     is_resource_policy: bool
     problem: str | None = None  # why the document could not be read (judged UNKNOWN)
+    source: str = "resolved"  # "live" when read from the deployed policy (``_iam_live``)
+    added: frozenset[str] = frozenset()  # paths of deployed statements the template lacks
 
 
 @per_snapshot
@@ -60,8 +64,8 @@ def authored_documents(snapshot: StackSnapshot) -> tuple[AuthoredDocument, ...]:
     found: list[AuthoredDocument] = []
     for res in snapshot.resources.values():
         if res.type in IDENTITY_HOLDERS:
-            for index, path, doc in _inline_policies(res):
-                if _sam_generated(snapshot, res, index):
+            for index, path, doc in inline_policies(res):
+                if sam_generated(snapshot, res, index):
                     continue
                 statements, problem = parse_document(doc, res.logical_id, path, "inline")
                 found.append(AuthoredDocument(res, path, statements, False, problem))
@@ -83,7 +87,7 @@ def authored_documents(snapshot: StackSnapshot) -> tuple[AuthoredDocument, ...]:
     return tuple(found)
 
 
-def _inline_policies(res: Resource) -> Iterator[tuple[int, str, Any]]:
+def inline_policies(res: Resource) -> Iterator[tuple[int, str, Any]]:
     policies = res.prop("Policies")
     if not isinstance(policies, tuple):
         return
@@ -96,7 +100,7 @@ def _inline_policies(res: Resource) -> Iterator[tuple[int, str, Any]]:
             )
 
 
-def _sam_generated(snapshot: StackSnapshot, role: Resource, index: int) -> bool:
+def sam_generated(snapshot: StackSnapshot, role: Resource, index: int) -> bool:
     """Is inline policy ``index`` of this role from a SAM policy template or added by SAM?"""
     source = role.source_logical_id
     if not source or source == role.logical_id:
@@ -148,7 +152,7 @@ def role_grants(snapshot: StackSnapshot) -> Mapping[str, Grants]:
     for role in roles.values():
         statements[role.logical_id] = []
         unreadable[role.logical_id] = []
-        for _index, path, doc in _inline_policies(role):
+        for _index, path, doc in inline_policies(role):
             found, problem = parse_document(doc, role.logical_id, path, "inline")
             statements[role.logical_id] += found
             if problem:

@@ -18,27 +18,50 @@ Safety: PyYAML shares the constructed object for every alias, so a "billion laug
 cheap to construct but explodes when anything walks it. Before constructing we compute the
 expanded size of the node graph (memoised per node, so the check itself is linear) and reject
 documents beyond a budget, recursive aliases and absurd nesting depth.
+
+Deep nesting needs care before that: libyaml's C composer recurses once per nesting level on
+the C stack (~300 bytes a level), and 100,000 nested ``[`` (200 kB of text) crashed the whole
+process with a segmentation fault. So a document goes to the C composer only when a bound of
+its nesting depth computed from the text (``_nesting_bound``) is small: every corpus template
+but two. The others are composed by PyYAML's Python composer over libyaml's events, which
+stops at ``MAX_DEPTH`` with a TemplateError (it loads 40 % slower, which is why it is not the
+only path).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024  # CloudFormation itself caps templates at 1 MB
 MAX_EXPANDED_NODES = 2_000_000  # nodes after alias expansion
+# Values aliases may add on top of the document's own. The snapshot copies what an alias
+# shares, and each rule walks the copies: 262,144 values from an 8 kB document took ~3 s to
+# scan (a minute on a loaded CI machine). The largest corpus template has 6,662 values in all.
+MAX_ALIAS_EXPANSION = 100_000
 MAX_DEPTH = 200
+MAX_LOGICAL_ID = 255  # CloudFormation's limit
+_MAX_REASON = 300  # characters of a rejection reason after the file name
 
 # Marker key of a value under a tag that is not a CloudFormation intrinsic function.
 UNKNOWN_TAG = "Fn::UnknownTag"
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_C_COMPOSER_DEPTH = 500  # ~150 kB of C stack: safe even on a 256 kB thread stack
+# What can precede a block collection on its line: indentation and indicators (``- - x``,
+# ``? - x``), node properties for good measure. YAML 1.1 breaks lines at NEL, U+2028, U+2029 too.
+# Possessive: backtracking state for a 2 MB line of "- - - ..." took 190 MB.
+_BLOCK_PREFIX = re.compile(
+    r"(?:^|(?<=[\r\n\x85\u2028\u2029]))[ \t]*+(?:(?:[-?:]|[&!][^\s]*+)[ \t]++)*+"
+)
 
 
 class TemplateError(Exception):
@@ -51,6 +74,20 @@ class LoadedTemplate:
     lines: dict[str, int]  # logical id -> 1-based line of its key under Resources
     # non-CloudFormation tag ("!Rain::Embed") -> 1-based line of its first use
     unknown_tags: Mapping[str, int] = field(default_factory=dict)
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound of the document's nesting depth, at the speed of C string search.
+
+    A flow collection opens with ``[`` or ``{``: all of them count, quoted or not. A block
+    collection starts only in a line's prefix of indentation and indicators, at a column right
+    of its parent's (an indentless sequence shares its mapping's column): at most two levels
+    per column of the longest prefix.
+    """
+    flow = text.count("[") + text.count("{")
+    if flow > _C_COMPOSER_DEPTH:  # over the limit anyway: skip the slower prefix search
+        return flow + 2 * (len(text) + 1)  # no prefix is longer than the text
+    return flow + 2 * (max(map(len, _BLOCK_PREFIX.findall(text)), default=0) + 1)
 
 
 class _CfnLoader(_BaseLoader):
@@ -79,7 +116,38 @@ class _CfnLoader(_BaseLoader):
 
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int) -> None:
-        super().__init__(f"duplicate key {key!r} at line {line}")
+        super().__init__(f"duplicate key {_shown(key)} at line {line}")
+
+
+def _shown(value: Any) -> str:
+    """A key quoted in a reason: repr'd (escapes, quotes) and cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _DeepCfnLoader(_CfnLoader):
+    """_CfnLoader composed in Python, with a depth limit (see the module docstring)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.anchors: dict[str, yaml.Node] = {}
+        self.depth = 0
+
+    get_single_node = Composer.get_single_node
+    compose_document = Composer.compose_document
+    compose_scalar_node = Composer.compose_scalar_node
+    compose_sequence_node = Composer.compose_sequence_node
+    compose_mapping_node = Composer.compose_mapping_node
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.depth >= MAX_DEPTH and not self.check_event(yaml.AliasEvent, yaml.ScalarEvent):
+            raise TemplateError(f"template nests deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            node: yaml.Node = Composer.compose_node(self, parent, index)  # type: ignore[assignment]
+        finally:
+            self.depth -= 1
+        return node
 
 
 def _construct_node(loader: _CfnLoader, node: yaml.Node) -> Any:
@@ -153,9 +221,11 @@ def _check_graph(root: yaml.Node) -> None:
         if expanded:
             in_progress.discard(key)
             total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_EXPANDED_NODES:
+            # len(sizes): distinct nodes so far, so the excess only grows from here
+            if total > MAX_EXPANDED_NODES or total - len(sizes) > MAX_ALIAS_EXPANSION:
                 raise TemplateError(
-                    "template expands to too many values (YAML alias bomb?); refusing to load it"
+                    f"YAML aliases expand the template by more than {MAX_ALIAS_EXPANSION} "
+                    "values (alias bomb?); refusing to load it"
                 )
             sizes[key] = total
             continue
@@ -185,12 +255,16 @@ def _resource_lines(root: yaml.Node) -> dict[str, int]:
     return {}
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+def _one_line(exc: BaseException | str) -> str:
+    """A reason on one printable line of bounded length, whatever the exception said."""
+    text = " ".join(str(exc).split())
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
 def _load_yaml(text: str, unknown_tags: dict[str, int]) -> tuple[Any, dict[str, int]]:
-    loader = _CfnLoader(text)
+    deep = _nesting_bound(text) > _C_COMPOSER_DEPTH
+    loader = _DeepCfnLoader(text) if deep else _CfnLoader(text)
     loader.unknown_tags = unknown_tags
     try:
         root = loader.get_single_node()
@@ -262,15 +336,19 @@ def load_template_text(text: str, filename: str | None = None) -> LoadedTemplate
                     lines = _json_lines(text, list(resources))
         else:
             data, lines = _load_yaml(text, unknown_tags)
-    except TemplateError as exc:
-        raise TemplateError(f"{where}{exc}") from None
-    except _DuplicateKey as exc:
-        raise TemplateError(f"{where}{exc}") from None
+    except (TemplateError, _DuplicateKey) as exc:
+        raise TemplateError(f"{where}{_one_line(exc)}") from None
     except yaml.YAMLError as exc:
         raise TemplateError(f"{where}not valid YAML/JSON: {_one_line(exc)}") from None
-    except RecursionError:
-        raise TemplateError(f"{where}template nests too deeply") from None
-    except (ValueError, TypeError) as exc:
+    except RecursionError:  # json's decoder recurses, and gives up far beyond MAX_DEPTH
+        raise TemplateError(f"{where}template nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's guard against quadratic int()
+            raise TemplateError(
+                f"{where}template has a number with more than {sys.get_int_max_str_digits()} digits"
+            ) from None
+        raise TemplateError(f"{where}cannot parse template: {_one_line(exc)}") from None
+    except TypeError as exc:
         raise TemplateError(f"{where}cannot parse template: {_one_line(exc)}") from None
     if not isinstance(data, dict):
         raise TemplateError(f"{where}template is not a mapping (got {type(data).__name__})")
@@ -279,7 +357,11 @@ def load_template_text(text: str, filename: str | None = None) -> LoadedTemplate
         raise TemplateError(f"{where}template has no Resources section (or it is empty)")
     bad = [k for k, v in resources.items() if not isinstance(k, str) or not isinstance(v, dict)]
     if bad:
-        raise TemplateError(f"{where}resource {bad[0]!r} is not a mapping with a Type")
+        raise TemplateError(f"{where}resource {_shown(bad[0])} is not a mapping with a Type")
+    if any(len(k) > MAX_LOGICAL_ID for k in resources):
+        raise TemplateError(
+            f"{where}a resource logical id is longer than {MAX_LOGICAL_ID} characters"
+        )
     return LoadedTemplate(data=data, lines=lines, unknown_tags=unknown_tags)
 
 

@@ -31,7 +31,13 @@ from stack_auditor.model import (
     contains_unresolved,
 )
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules.apigateway._stages import STAGE_TYPES, Stage, stages
+from stack_auditor.rules.apigateway._stages import (
+    STAGE_TYPES,
+    Stage,
+    execution_logging,
+    stack_account_role,
+    stages,
+)
 
 META = RuleMeta(
     id="apigw-account-logging-role-missing",
@@ -54,13 +60,11 @@ META = RuleMeta(
     reference="https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html#set-up-access-logging-permissions",
 )
 
-_LOGGING_LEVELS = ("INFO", "ERROR")
-
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
-    role_in_stack = _stack_role(snapshot)
+    role_in_stack = stack_account_role(snapshot)
     for stage in stages(snapshot):
-        logging_at = _execution_logging(stage)
+        logging_at = execution_logging(stage)
         if isinstance(logging_at, Unresolved):
             yield META.unknown(
                 stage.resource,
@@ -135,15 +139,6 @@ def _judge(snapshot: StackSnapshot, stage: Stage, logging_at: str, role_in_stack
     )
 
 
-def _stack_role(snapshot: StackSnapshot) -> tuple[str, Any] | None:
-    """(logical id, CloudWatchRoleArn) of the stack's API Gateway account setting, if any."""
-    for account in snapshot.of_type("AWS::ApiGateway::Account"):
-        role = account.prop("CloudWatchRoleArn")
-        if role:
-            return account.logical_id, role
-    return None
-
-
 def _trusts_api_gateway(snapshot: StackSnapshot, role_arn: Any) -> bool | None:
     """Whether a role of the stack trusts API Gateway; True for a role outside the stack."""
     role = snapshot.owner_of(role_arn, "AWS::IAM::Role")
@@ -175,21 +170,6 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     if value is None:
         return ()
     return value if isinstance(value, tuple) else (value,)
-
-
-def _execution_logging(stage: Stage) -> str | Unresolved | None:
-    """Path of the first settings block turning execution logging on, else None."""
-    for path, block in stage.route_settings():
-        level = block.get("LoggingLevel")
-        trace = block.get("DataTraceEnabled")
-        for value in (level, trace):
-            if isinstance(value, Unresolved):
-                return value
-        if isinstance(level, str) and level.upper() in _LOGGING_LEVELS:
-            return f"{path}.LoggingLevel"
-        if trace is True or (isinstance(trace, str) and trace.lower() == "true"):
-            return f"{path}.DataTraceEnabled"
-    return None
 
 
 RULE = Rule(META, check)

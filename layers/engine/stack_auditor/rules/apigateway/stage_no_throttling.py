@@ -8,7 +8,8 @@ carrying ``ThrottlingBurstLimit``/``ThrottlingRateLimit`` (``HttpMethod: "*"``,
 those keys on ``StageDescription``. HTTP and WebSocket stages throttle with
 ``DefaultRouteSettings`` or ``RouteSettings``. Any one throttled method or route passes: the
 author chose where to limit. Usage plan throttles are per API key, not per stage, and do not
-count. Live side: ``GetStage``'s method/route settings win.
+count. Live side: ``GetStage``'s method/route settings are judged (a limit of -1 is unset);
+throttling the template sets but the deployed stage lacks is reported as drift.
 """
 
 from __future__ import annotations
@@ -53,14 +54,10 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 def _judge(stage: Stage) -> Verdict:
     settings_key = "MethodSettings" if stage.rest else "DefaultRouteSettings"
     path = f"{stage.base}.{settings_key}"
-    unresolved: list[str] = []
-    for block_path, block in stage.route_settings():
-        limits = {k: block[k] for k in _LIMITS if block.get(k) is not None}
-        if any(isinstance(v, Unresolved) for v in limits.values()):
-            unresolved.append(block_path)
-        elif limits:
-            evidence: dict[str, Any] = {"source": stage.source, "at": block_path, **limits}
-            return META.passed(stage.resource, path=path, evidence=evidence)
+    at, limits, unresolved = _throttling(stage)
+    if at is not None:
+        evidence: dict[str, Any] = {"source": stage.source, "at": at, **limits}
+        return META.passed(stage.resource, path=path, evidence=evidence)
     if unresolved:
         return META.unknown(
             stage.resource,
@@ -68,6 +65,21 @@ def _judge(stage: Stage) -> Verdict:
             path=path,
             evidence={"source": stage.source},
         )
+    evidence = {"source": stage.source}
+    if stage.source == "live":
+        problem = (
+            f"{stage.where}: no method or route settings of the deployed stage (GetStage) set "
+            "a throttling burst or rate limit, so the stage has only the account-wide "
+            "throttling quota."
+        )
+        written_at, written_limits, _ = _throttling(stage.written)
+        if written_at is not None:
+            evidence["template"] = {"at": written_at, **written_limits}
+            problem += (
+                f" The template sets them at {written_at}: the stage was changed outside "
+                "CloudFormation (drift)."
+            )
+        return META.failed(stage.resource, problem, path=path, evidence=evidence)
     where_set = (
         "no MethodSettings entry sets ThrottlingBurstLimit or ThrottlingRateLimit"
         if stage.rest
@@ -79,8 +91,25 @@ def _judge(stage: Stage) -> Verdict:
         f"{stage.where}: {where_set} ({path}), so the stage has only the account-wide "
         "throttling quota.",
         path=path,
-        evidence={"source": stage.source},
+        evidence=evidence,
     )
+
+
+def _throttling(stage: Stage) -> tuple[str | None, dict[str, Any], list[str]]:
+    """(path of the first throttled block, its limits, paths whose limits are unresolved)."""
+    unresolved: list[str] = []
+    for block_path, block in stage.route_settings():
+        limits = {k: block[k] for k in _LIMITS if _is_set(block.get(k))}
+        if any(isinstance(v, Unresolved) for v in limits.values()):
+            unresolved.append(block_path)
+        elif limits:
+            return block_path, limits, unresolved
+    return None, {}, unresolved
+
+
+def _is_set(limit: Any) -> bool:
+    # GetStage reports an unset REST method limit as -1 ("throttling disabled")
+    return limit is not None and not (isinstance(limit, int | float) and limit < 0)
 
 
 RULE = Rule(META, check)

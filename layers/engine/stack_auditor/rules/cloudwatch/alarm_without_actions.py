@@ -9,7 +9,9 @@ Not a finding (another path consumes the alarm's state): an alarm named in the `
 a composite alarm that acts, in a CodeDeploy deployment group's ``AlarmConfiguration`` (SAM
 ``DeploymentPreference.Alarms`` expands to one), or in a Route 53 health check's
 ``AlarmIdentifier``; those alarms exist to be read, and the reader acts. Live side:
-``DescribeAlarms``' ``AlarmActions``/``ActionsEnabled`` win, drift is reported.
+``DescribeAlarms``' ``AlarmActions``/``ActionsEnabled`` win, and a difference from the template
+(actions removed, or muted by ``DisableAlarmActions``) is reported as drift; an alarm that could
+not be read (deleted: NotFound) is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._observed import as_bool
 from stack_auditor.rules._snapshot_cache import per_snapshot
 
 META = RuleMeta(
@@ -45,7 +49,17 @@ _PATH = "Properties.AlarmActions"
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     consumers = _alarm_consumers(snapshot)
     for alarm in snapshot.of_type(*_TYPES):
-        yield _judge(alarm, consumers)
+        gap = None if _described(alarm) else live_gap(snapshot, alarm, "cloudwatch")
+        if gap is None:
+            yield _judge(alarm, consumers)
+            continue
+        yield META.unknown(
+            alarm,
+            f"{alarm.logical_id} ({alarm.type}): the deployed alarm could not be read "
+            f"({gap.what}: {gap.reason}); the template alone cannot show it still acts.",
+            path=_PATH,
+            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        )
 
 
 def _judge(alarm: Resource, consumers: Mapping[str, str]) -> Verdict:
@@ -70,34 +84,45 @@ def _judge(alarm: Resource, consumers: Mapping[str, str]) -> Verdict:
             path=_PATH,
             evidence=evidence,
         )
+    deployed = " on the deployed alarm (live)" if source == "live" else ""
     if muted:
         evidence["actions_enabled"] = False
         return META.failed(
             alarm,
-            f"{where} Properties.ActionsEnabled is false{_drift_text(drift)}: its actions never "
-            "run, so the alarm fires silently.",
+            f"{where} Properties.ActionsEnabled is false{deployed}{_drift_text(drift)}: its "
+            "actions never run, so the alarm fires silently.",
             path="Properties.ActionsEnabled",
             evidence=evidence,
         )
     return META.failed(
         alarm,
-        f"{where} {_PATH} is {'empty' if actions is not None else 'not set'}"
+        f"{where} {_PATH} is {'empty' if actions is not None else 'not set'}{deployed}"
         f"{_drift_text(drift)}: when it fires nobody is notified and nothing happens.",
         path=_PATH,
         evidence=evidence,
     )
 
 
+def _described(alarm: Resource) -> bool:
+    """True when ``DescribeAlarms`` was read (a tags collector may fill other live keys)."""
+    return alarm.live is not None and "AlarmName" in alarm.live
+
+
 def _settings(alarm: Resource) -> tuple[Any, Any, str, dict[str, Any]]:
     actions = alarm.prop("AlarmActions")
     enabled = alarm.prop("ActionsEnabled")
-    if alarm.live is None:
+    if alarm.live is None or not _described(alarm):
         return actions, enabled, "resolved", {}
     live_actions = tuple(alarm.live.get("AlarmActions") or ())
     live_enabled = alarm.live.get("ActionsEnabled")
     drift: dict[str, Any] = {}
     if not isinstance(actions, Unresolved) and tuple(actions or ()) != live_actions:
         drift["template_actions"] = list(actions or ())
+    written = as_bool(enabled)
+    if not isinstance(written, Unresolved) and (written is not False) != (
+        live_enabled is not False
+    ):
+        drift["template_actions_enabled"] = written is not False  # absent means true
     return live_actions, live_enabled, "live", drift
 
 
@@ -106,9 +131,12 @@ def _muted(enabled: Any) -> bool:
 
 
 def _drift_text(drift: Mapping[str, Any]) -> str:
+    said = []
     if "template_actions" in drift:
-        return f" (drift: the template sets AlarmActions {drift['template_actions']})"
-    return ""
+        said.append(f"AlarmActions {drift['template_actions']}")
+    if "template_actions_enabled" in drift:
+        said.append(f"ActionsEnabled {str(drift['template_actions_enabled']).lower()}")
+    return f" (drift: the template sets {' and '.join(said)})" if said else ""
 
 
 def _identifiers(alarm: Resource) -> Iterator[str]:

@@ -6,7 +6,9 @@ With ``SSEEnabled: true`` the table uses KMS (``SSEType`` defaults to, and only 
 ``KMS``): the customer managed key named by ``KMSMasterKeyId``, or, when that is absent, the
 AWS managed key ``alias/aws/dynamodb``. Per the catalog ("SSE not enabled with KMS") both
 pass. ``AWS::DynamoDB::GlobalTable`` sets SSEEnabled/SSEType at table level (the key per
-replica). Live: ``SSEDescription`` (``DescribeTable``) in ``resource.live``.
+replica). Live: ``SSEDescription`` (``DescribeTable``; None for the AWS owned key) in
+``resource.live`` is judged, and encryption changed outside CloudFormation is reported as
+drift; a table that could not be described is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -44,7 +47,7 @@ _PATH = "Properties.SSESpecification.SSEEnabled"
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     for table in snapshot.of_type(*META.subject_types):
-        yield _judge(table)
+        yield _judge(snapshot, table)
 
 
 def _uses_kms(spec: Any) -> bool | Unresolved:
@@ -69,14 +72,28 @@ def _live_uses_kms(table: Resource) -> Any:
     )
 
 
-def _judge(table: Resource) -> Verdict:
-    seen = observe(_uses_kms(table.prop("SSESpecification")), _live_uses_kms(table))
+def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
+    live = _live_uses_kms(table)
+    if live is NOT_READ and (gap := live_gap(snapshot, table, "dynamodb")):
+        return META.unknown(
+            table,
+            f"{table.logical_id} ({table.type}) {_PATH}: the deployed table could not be read "
+            f"({gap.what}: {gap.reason}); the template alone cannot show its encryption.",
+            path=_PATH,
+            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        )
+    seen = observe(_uses_kms(table.prop("SSESpecification")), live)
     return judge(
         META,
         table,
         seen,
         _PATH,
-        "is not true with SSEType KMS: the table is encrypted only with an AWS owned key, so "
+        (
+            "is not enabled with KMS on the deployed table (live)"
+            if seen.source == "live"
+            else "is not true with SSEType KMS"
+        )
+        + ": the table is encrypted only with an AWS owned key, so "
         "there is no key policy over its data and no CloudTrail record of key use. Set "
         "SSESpecification: {SSEEnabled: true, SSEType: KMS, KMSMasterKeyId: <your key>}.",
     )

@@ -6,7 +6,9 @@ one, can restore the table. Enabled means
 ``AWS::DynamoDB::GlobalTable`` sets it per replica
 (``Replicas[].PointInTimeRecoverySpecification``): every replica must have it, since each
 region's copy is restored on its own.
-Live: ``ContinuousBackupsDescription`` (``DescribeContinuousBackups``) in ``resource.live``.
+Live: ``ContinuousBackupsDescription`` (``DescribeContinuousBackups``) in ``resource.live``
+is judged, and PITR turned off or on outside CloudFormation is reported as drift; a table
+whose backups could not be read is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -47,7 +50,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         if table.type == "AWS::DynamoDB::GlobalTable":
             yield _judge_global_table(table)
         else:
-            yield _judge_table(table)
+            yield _judge_table(snapshot, table)
 
 
 def _live_enabled(table: Resource) -> Any:
@@ -69,15 +72,26 @@ def _enabled(spec: Any) -> bool | Unresolved:
     return value if isinstance(value, Unresolved) else value is True
 
 
-def _judge_table(table: Resource) -> Verdict:
+def _judge_table(snapshot: StackSnapshot, table: Resource) -> Verdict:
     written = _enabled(table.prop("PointInTimeRecoverySpecification"))
-    seen = observe(written, _live_enabled(table))
+    live = _live_enabled(table)
+    if live is NOT_READ and (gap := live_gap(snapshot, table, "dynamodb")):
+        return META.unknown(
+            table,
+            f"{table.logical_id} ({table.type}) {_PATH}: the deployed table's backups could not "
+            f"be read ({gap.what}: {gap.reason}); the template alone cannot show whether "
+            "point-in-time recovery is on.",
+            path=_PATH,
+            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        )
+    seen = observe(written, live)
     return judge(
         META,
         table,
         seen,
         _PATH,
-        "is not true: point-in-time recovery is off, so an accidental delete or overwrite "
+        ("is not enabled on the deployed table (live)" if seen.source == "live" else "is not true")
+        + ": point-in-time recovery is off, so an accidental delete or overwrite "
         "cannot be restored. Set PointInTimeRecoverySpecification: "
         "{PointInTimeRecoveryEnabled: true}.",
     )

@@ -9,7 +9,11 @@ Index-only targets (``table/<name>/index/<index>``) leave the table's own capaci
 ``AWS::DynamoDB::GlobalTable`` scales inline: write capacity through
 ``WriteProvisionedThroughputSettings.WriteCapacityAutoScalingSettings``, and a replica that
 pins ``ReadProvisionedThroughputSettings.ReadCapacityUnits`` has fixed read capacity.
-Live: ``BillingModeSummary`` (``DescribeTable``) in ``resource.live``.
+Live: ``BillingModeSummary`` (``DescribeTable``) and, for a table billing PROVISIONED,
+``ScalableTargets`` (``application-autoscaling:DescribeScalableTargets`` on ``table/<name>``)
+in ``resource.live``: a target registered live counts, one the template declares but that is
+no longer registered does not (drift). A failed target read makes a PASS UNKNOWN
+(``live_reads``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from stack_auditor.config import AuditConfig
-from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
+from stack_auditor.model import Gap, Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._observed import NOT_READ, observe
+from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._observed import NOT_READ, Observed, observe
 from stack_auditor.rules._snapshot_cache import per_snapshot
 
 META = RuleMeta(
@@ -43,6 +48,8 @@ META = RuleMeta(
     ),
     seeds=("002 #4",),
     reference="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html",
+    # the targets are read from Application Auto Scaling, not from DynamoDB
+    live_reads=("dynamodb", "application-autoscaling"),
 )
 
 _PATH = "Properties.BillingMode"
@@ -50,13 +57,13 @@ _PATH = "Properties.BillingMode"
 
 @dataclass(frozen=True, slots=True)
 class _Targets:
-    resource_ids: frozenset[str]
+    by_resource_id: Mapping[str, tuple[str, ...]]  # ResourceId -> target logical ids
     unresolved: tuple[str, ...]  # logical ids of dynamodb targets whose ResourceId is unknown
 
 
 @per_snapshot
 def _dynamodb_targets(snapshot: StackSnapshot) -> _Targets:
-    ids: set[str] = set()
+    ids: dict[str, list[str]] = {}
     unresolved: list[str] = []
     for target in snapshot.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
         namespace = target.prop("ServiceNamespace")
@@ -64,10 +71,10 @@ def _dynamodb_targets(snapshot: StackSnapshot) -> _Targets:
             continue
         resource_id = target.prop("ResourceId")
         if isinstance(resource_id, str) and not isinstance(namespace, Unresolved):
-            ids.add(resource_id)
+            ids.setdefault(resource_id, []).append(target.logical_id)
         else:
             unresolved.append(target.logical_id)
-    return _Targets(frozenset(ids), tuple(unresolved))
+    return _Targets({rid: tuple(lids) for rid, lids in ids.items()}, tuple(unresolved))
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
@@ -87,6 +94,8 @@ def _billing_mode(table: Resource) -> Any:
 def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
     seen = _billing_mode(table)
     where = f"{table.logical_id} ({table.type})"
+    if seen.source != "live" and (gap := live_gap(snapshot, table, "dynamodb")):
+        return _unread(table, gap, "its billing mode")
     if isinstance(seen.value, Unresolved):
         return META.unknown(
             table,
@@ -101,7 +110,12 @@ def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
     name = table.attributes.get("Ref")
     targets = _dynamodb_targets(snapshot)
     evidence = seen.evidence(table_name=name if isinstance(name, str) else None)
-    if isinstance(name, str) and f"table/{name}" in targets.resource_ids:
+    declared = targets.by_resource_id.get(f"table/{name}", ()) if isinstance(name, str) else ()
+    if table.live is not None and "ScalableTargets" in table.live:
+        return _judge_live_targets(table, seen, declared, evidence)
+    if gap := live_gap(snapshot, table, "application-autoscaling"):
+        return _unread(table, gap, "whether auto scaling targets are registered for it")
+    if declared:
         return META.passed(table, path=_PATH, evidence=evidence)
     if targets.unresolved or not isinstance(name, str):
         return META.unknown(
@@ -122,6 +136,46 @@ def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
         + seen.drift_note(),
         path=_PATH,
         evidence=evidence,
+    )
+
+
+def _judge_live_targets(
+    table: Resource, billing: Observed, declared: tuple[str, ...], evidence: dict[str, Any]
+) -> Verdict:
+    """A provisioned table whose registered targets were read (live Application Auto Scaling)."""
+    registered = table.live["ScalableTargets"] if table.live is not None else ()
+    dimensions = sorted(str(t.get("ScalableDimension")) for t in registered or ())
+    autoscaling: dict[str, Any] = {"source": "live", "value": dimensions}
+    if not dimensions and declared:
+        autoscaling["template"] = list(declared)
+    evidence["autoscaling"] = autoscaling
+    if dimensions:
+        return META.passed(table, path=_PATH, evidence=evidence)
+    drift = ""
+    if declared:
+        drift = (
+            f" The template declares scalable target {', '.join(declared)} for it, but no "
+            "target is registered: it was deregistered outside CloudFormation (drift)."
+        )
+    return META.failed(
+        table,
+        f"{table.logical_id} ({table.type}) {_PATH} is PROVISIONED and no Application Auto "
+        f"Scaling target is registered for table/{table.attributes.get('Ref')} (live "
+        "DescribeScalableTargets): capacity stays fixed, so traffic above it is throttled and "
+        "idle capacity is paid for. Use PAY_PER_REQUEST or add an AWS::ApplicationAutoScaling::"
+        "ScalableTarget with a target-tracking policy." + billing.drift_note() + drift,
+        path=_PATH,
+        evidence=evidence,
+    )
+
+
+def _unread(table: Resource, gap: Gap, what: str) -> Verdict:
+    return META.unknown(
+        table,
+        f"{table.logical_id} ({table.type}): the deployed state could not be read "
+        f"({gap.what}: {gap.reason}); the template alone cannot show {what}.",
+        path=_PATH,
+        evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
     )
 
 

@@ -8,6 +8,11 @@ SAM ``EventBridgeRule``/``Schedule`` events with ``DeadLetterConfig`` expand int
 One verdict per judged target, path ``Properties.Targets[i]``; a target Arn that cannot be
 resolved is judged by the stack resource it references (a pipeline or API destination is not
 judged); UNKNOWN when it references nothing of the stack, unless it has a DeadLetterConfig.
+
+Live side: the targets ``ListTargetsByRule`` returns are judged, matched to the template's by
+``Id`` for the path. A DeadLetterConfig the template sets but the deployed target lacks is
+reported as drift, and a target added outside CloudFormation is judged too (path
+``Properties.Targets[Id=<id>]``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ META = RuleMeta(
     severity=Severity.LOW,
     family="Reliability",
     subject_types=("AWS::Events::Rule",),
-    sides=frozenset({Side.RESOLVED}),
+    sides=frozenset({Side.RESOLVED, Side.LIVE}),
     risk=(
         "An event EventBridge cannot deliver (throttling past the retry window, a missing "
         "permission, a deleted or misconfigured target) is dropped without trace."
@@ -82,7 +87,10 @@ def _written_arn(rule: Resource, index: int) -> Any:
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     for rule in snapshot.of_type("AWS::Events::Rule"):
-        verdicts = list(_judge_targets(snapshot, rule))
+        if rule.live is not None and "Targets" in rule.live:
+            verdicts = list(_judge_live_targets(snapshot, rule))
+        else:
+            verdicts = list(_judge_targets(snapshot, rule))
         yield from verdicts or [META.not_applicable(rule, "no Lambda, SQS or SNS target")]
 
 
@@ -149,6 +157,61 @@ def _judge_targets(snapshot: StackSnapshot, rule: Resource) -> Iterator[Verdict]
                 path=path,
                 evidence=evidence,
             )
+
+
+def _judge_live_targets(snapshot: StackSnapshot, rule: Resource) -> Iterator[Verdict]:
+    """The deployed targets (ListTargetsByRule), each beside the template's target of its Id."""
+    deployed = (rule.live or {}).get("Targets") or ()
+    where = f"{rule.logical_id} (AWS::Events::Rule)"
+    written = rule.prop("Targets")
+    by_id = {
+        target.get("Id"): (i, target)
+        for i, target in enumerate(written if isinstance(written, tuple) else ())
+        if isinstance(target, Mapping) and isinstance(target.get("Id"), str)
+    }
+    for target in deployed:
+        arn, target_id = target.get("Arn"), target.get("Id")
+        kind = target_kind(arn)
+        if kind is None:
+            continue  # not a target kind the catalog judges
+        index, template_target = by_id.get(target_id, (None, None))
+        path = (
+            f"Properties.Targets[{index}]"
+            if index is not None
+            else (f"Properties.Targets[Id={target_id}]")
+        )
+        dead_letter = _dead_letter_arn(target)
+        evidence: dict[str, Any] = {"source": "live", "target": arn, "target_id": target_id}
+        if dead_letter:
+            evidence["dead_letter"] = dead_letter
+            yield META.passed(
+                rule,
+                f"{where} {path} ({kind}) has DeadLetterConfig {dead_letter} (deployed).",
+                path=path,
+                evidence=evidence,
+            )
+            continue
+        owner = resource_for(snapshot, arn)
+        named = f"{kind} {owner.logical_id}" if owner is not None else f"{kind} {arn}"
+        message = (
+            f"{where}: the deployed target {target_id!r} ({named}) has no DeadLetterConfig: an "
+            "event EventBridge cannot deliver after its retries, or cannot deliver at all, is "
+            "dropped without trace."
+        )
+        if template_target is None:
+            message += " The target is not in the template: it was added outside CloudFormation."
+        elif isinstance(template_dead_letter := _dead_letter_arn(template_target), str):
+            evidence["template"] = {"dead_letter": template_dead_letter}
+            message += (
+                f" The template sets DeadLetterConfig {template_dead_letter}: it was removed "
+                "outside CloudFormation (drift)."
+            )
+        yield META.failed(rule, message, path=path, evidence=evidence)
+
+
+def _dead_letter_arn(target: Mapping[str, Any]) -> Any:
+    config = target.get("DeadLetterConfig")
+    return config.get("Arn") if isinstance(config, Mapping) else None
 
 
 RULE = Rule(META, check)

@@ -9,7 +9,8 @@ from typing import Any
 from stack_auditor.model import Resource, StackSnapshot, Verdict, thaw
 from stack_auditor.rule import RuleMeta
 from stack_auditor.rules._iam import Statement
-from stack_auditor.rules._iam_sources import AuthoredDocument, authored_documents
+from stack_auditor.rules._iam_live import policy_view
+from stack_auditor.rules._iam_sources import AuthoredDocument
 
 # Returns why the statement fails the rule, or None.
 JudgeStatement = Callable[[AuthoredDocument, Statement], str | None]
@@ -23,8 +24,12 @@ def statement_verdicts(
     resource_policies: bool = True,
     extra_failures: Callable[[Resource], Iterator[Verdict]] | None = None,
 ) -> Iterator[Verdict]:
+    """One FAIL per offending Allow statement (on the deployed documents when read, see
+    ``_iam_live``), UNKNOWN for unreadable documents and unread holders, else PASS."""
+    view = policy_view(snapshot)
     judged: set[str] = set()  # holders with a FAIL or UNKNOWN verdict
-    for document in authored_documents(snapshot):
+    reported: set[tuple[str, str]] = set()  # one policy read on several roles: one finding
+    for document in view.documents:
         if document.is_resource_policy and not resource_policies:
             continue
         holder = document.holder
@@ -34,29 +39,56 @@ def statement_verdicts(
                 holder,
                 f"{holder.logical_id} ({holder.type}) {document.path}: {document.problem}.",
                 path=document.path,
-                evidence={"source": "resolved", "reason": document.problem},
+                evidence={"source": document.source, "reason": document.problem},
             )
         for statement in document.statements:
-            if not statement.allows:
+            if not statement.allows or (holder.logical_id, statement.path) in reported:
                 continue
             why = judge(document, statement)
             if why is None:
                 continue
             judged.add(holder.logical_id)
-            yield meta.failed(
-                holder,
-                f"{holder.logical_id} ({holder.type}) {statement.path}: {why}",
-                path=statement.path,
-                evidence={"source": "resolved", "statement": statement_evidence(statement)},
-            )
+            reported.add((holder.logical_id, statement.path))
+            yield _failed(meta, document, statement, why)
     if extra_failures is not None:
         for res in snapshot.resources.values():
             for verdict in extra_failures(res):
                 judged.add(res.logical_id)
                 yield verdict
     for res in snapshot.of_type(*meta.subject_types):
-        if res.logical_id not in judged:
-            yield meta.passed(res)
+        if res.logical_id in judged:
+            continue
+        if res.logical_id in view.unseen:
+            gap = view.unseen[res.logical_id]
+            yield meta.unknown(
+                res,
+                f"{res.logical_id} ({res.type}): its deployed policies could not be read "
+                f"({gap}); the template alone cannot show they are compliant.",
+                evidence={"source": "live", "gap": gap},
+            )
+            continue
+        evidence = view.evidence(res.logical_id)
+        drift = evidence.get("drift")
+        message = f"{meta.title} (as deployed). Drift: {'; '.join(drift)}." if drift else ""
+        yield meta.passed(res, message, evidence=evidence)
+
+
+def _failed(meta: RuleMeta, document: AuthoredDocument, statement: Statement, why: str) -> Verdict:
+    holder = document.holder
+    where = f"{holder.logical_id} ({holder.type}) {statement.path}"
+    evidence: dict[str, Any] = {
+        "source": document.source,
+        "statement": statement_evidence(statement),
+    }
+    if document.source == "live":
+        where += " (deployed)"
+    if statement.path in document.added:
+        why += (
+            " The template does not have this statement: it was added outside "
+            "CloudFormation (drift)."
+        )
+        evidence["drift"] = "deployed, not in the template"
+    return meta.failed(holder, f"{where}: {why}", path=statement.path, evidence=evidence)
 
 
 def statement_evidence(statement: Statement) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """iam-admin-access: a principal of the stack gets administrator-level access.
 
-Fires for the AWS managed policies AdministratorAccess, PowerUserAccess and IAMFullAccess in a
-role's/user's/group's ``ManagedPolicyArns`` (the only rule that judges AWS managed
-policies), and for an authored identity-policy Allow statement with Action ``*`` on
-Resource ``*``.
+Fires for the AWS managed policies AdministratorAccess, PowerUserAccess and IAMFullAccess
+attached to a role/user/group (the only rule that judges AWS managed policies), and for an
+authored identity-policy Allow statement with Action ``*`` on Resource ``*``.
+On a deployed stack the identity policies as deployed are judged, including ones added
+outside CloudFormation, and differences from the template are reported as drift.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._iam import Statement, action_strings
+from stack_auditor.rules._iam_live import policy_view
 from stack_auditor.rules._iam_sources import IDENTITY_HOLDERS, POLICY_TYPES, AuthoredDocument
 from stack_auditor.rules.iam._judge_statements import statement_verdicts
 
@@ -46,23 +48,26 @@ def find_admin_statement(document: AuthoredDocument, statement: Statement) -> st
     return None
 
 
-def _attached_admin_policies(res: Resource) -> Iterator[Verdict]:
-    if res.type not in IDENTITY_HOLDERS:
-        return
-    arns = res.prop("ManagedPolicyArns")
-    if not isinstance(arns, tuple):
-        return
-    for index, arn in enumerate(arns):
-        name = managed_policies.parse_arn(arn) if isinstance(arn, str) else None
-        if name in ADMIN_POLICIES:
-            path = f"Properties.ManagedPolicyArns[{index}]"
-            yield META.failed(
-                res,
-                f"{res.logical_id} ({res.type}) {path} attaches the AWS managed policy {name}: "
-                "administrator-level access for whoever assumes it.",
-                path=path,
-                evidence={"source": "resolved", "policy_arn": arn},
-            )
+def _attached_admin_policies(snapshot: StackSnapshot, res: Resource) -> Iterator[Verdict]:
+    for attachment in policy_view(snapshot).attachments.get(res.logical_id, ()):
+        name = managed_policies.parse_arn(attachment.arn)
+        if name not in ADMIN_POLICIES:
+            continue
+        evidence = {"source": attachment.source, "policy_arn": attachment.arn}
+        if attachment.source == "live":
+            how = "outside the template (drift)" if attachment.drift else "as deployed"
+            what = f"has the AWS managed policy {name} attached {how}"
+            if attachment.drift:
+                evidence["drift"] = attachment.drift
+        else:
+            what = f"{attachment.path} attaches the AWS managed policy {name}"
+        yield META.failed(
+            res,
+            f"{res.logical_id} ({res.type}) {what}: administrator-level access for whoever "
+            "assumes it.",
+            path=attachment.path,
+            evidence=evidence,
+        )
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
@@ -71,7 +76,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         snapshot,
         find_admin_statement,
         resource_policies=False,
-        extra_failures=_attached_admin_policies,
+        extra_failures=lambda res: _attached_admin_policies(snapshot, res),
     )
 
 

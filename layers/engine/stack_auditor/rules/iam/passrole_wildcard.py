@@ -2,6 +2,8 @@
 
 PassRole counts however it is granted: ``iam:PassRole``, ``iam:Pass*``, ``iam:*``, ``*`` or a
 NotAction that does not exclude it. The condition key may appear under any operator.
+On a deployed stack the identity policies as deployed are judged, including ones added
+outside CloudFormation, and differences from the template are reported as drift.
 """
 
 from __future__ import annotations

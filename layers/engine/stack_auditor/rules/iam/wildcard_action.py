@@ -2,7 +2,8 @@
 
 Judged on the statements the stack's authors wrote (see ``_iam_sources``), identity and
 resource policies alike; the default KMS key policy statement (account root, ``kms:*``) is
-not a finding.
+not a finding. On a deployed stack the identity policies as deployed are judged, including
+ones added outside CloudFormation, and differences from the template are reported as drift.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ Actions that take no resource-level permissions (``xray:PutTraceSegments``,
 ``cloudwatch:PutMetricData``, ``ec2:DescribeNetworkInterfaces`` ...) can only be granted on
 ``*`` and do not fire; wildcard actions (``s3:Get*``) fire when any action they cover can be
 scoped. KMS key policies are not judged: there ``*`` means "this key".
+On a deployed stack the identity policies as deployed are judged, including ones added
+outside CloudFormation, and differences from the template are reported as drift.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Automatic rotation exists only for symmetric encryption keys (``KeySpec`` absent
 asymmetric and HMAC keys, and keys with imported or external key material, cannot rotate
 automatically and are not applicable. ``EnableKeyRotation`` defaults to false.
 Live: ``KeyMetadata`` (``DescribeKey``) and ``KeyRotationEnabled`` (``GetKeyRotationStatus``)
-in ``resource.live``.
+in ``resource.live``: the live status is judged, and rotation turned off or on outside
+CloudFormation is reported as drift; a key whose status could not be read is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -47,10 +49,10 @@ def _setting(key: Resource, prop: str, live_field: str, default: str) -> Any:
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     for key in snapshot.of_type("AWS::KMS::Key"):
-        yield _judge(key)
+        yield _judge(snapshot, key)
 
 
-def _judge(key: Resource) -> Verdict:
+def _judge(snapshot: StackSnapshot, key: Resource) -> Verdict:
     where = f"{key.logical_id} (AWS::KMS::Key)"
     spec = _setting(key, "KeySpec", "KeySpec", "SYMMETRIC_DEFAULT")
     origin = _setting(key, "Origin", "Origin", "AWS_KMS")
@@ -66,6 +68,14 @@ def _judge(key: Resource) -> Verdict:
     live = NOT_READ
     if key.live is not None and "KeyRotationEnabled" in key.live:
         live = key.live["KeyRotationEnabled"] is True
+    elif gap := live_gap(snapshot, key, "kms"):
+        return META.unknown(
+            key,
+            f"{where} {_PATH}: the deployed key's rotation status could not be read "
+            f"({gap.what}: {gap.reason}); the template alone cannot show it.",
+            path=_PATH,
+            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        )
     written = as_bool(key.prop("EnableKeyRotation"))
     seen = observe(written if isinstance(written, Unresolved) else written is True, live)
     return judge(
@@ -73,7 +83,8 @@ def _judge(key: Resource) -> Verdict:
         key,
         seen,
         _PATH,
-        "is not true: this symmetric customer managed key never rotates its key material. Set "
+        ("is not enabled on the deployed key (live)" if seen.source == "live" else "is not true")
+        + ": this symmetric customer managed key never rotates its key material. Set "
         "EnableKeyRotation: true (KMS then rotates it yearly, or per RotationPeriodInDays).",
     )
 

@@ -7,6 +7,11 @@ event sources are already expanded into these). A function only invoked synchron
 Gateway, an SQS/stream event source mapping) is not judged. Either a DeadLetterConfig
 (SAM ``DeadLetterQueue`` generates it) or an EventInvokeConfig OnFailure destination, for any
 qualifier, is enough; retry settings (MaximumRetryAttempts) are not a record of the failure.
+
+Live side: the deployed DeadLetterConfig (GetFunctionConfiguration) and the deployed
+EventInvokeConfigs of every qualifier (ListFunctionEventInvokeConfigs) are what is judged when
+read: a destination added outside CloudFormation counts (drift noted), and one the template
+sets but the function no longer has does not (the FAIL says it was removed: drift).
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from stack_auditor.config import AuditConfig
-from stack_auditor.model import Severity, Side, StackSnapshot, Unresolved, Verdict, thaw
+from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict, thaw
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._graph import (
     PERMISSION_KIND,
     async_invokers,
+    failure_destinations_removed_live,
     function_failure_destination,
 )
 
@@ -70,10 +76,11 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         }
         if known:
             first = known[0]
+            deployed = ", deployed" if first.source == "live" else ""
             yield META.passed(
                 function,
                 f"{where} is invoked asynchronously by {invoked_by}; failed events go to "
-                f"{first.target} ({first.referrer} {first.path}).{first.drift_note}",
+                f"{first.target} ({first.referrer} {first.path}{deployed}).{first.drift_note}",
                 path=_PATH,
                 evidence=evidence,
             )
@@ -86,21 +93,35 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                 evidence=evidence,
             )
         else:
-            drift = ""
-            if function.live is not None and function.prop("DeadLetterConfig", "TargetArn"):
-                drift = (
-                    " The template sets DeadLetterConfig but the deployed function has none: "
-                    "it was changed outside CloudFormation (drift)."
-                )
+            removed = failure_destinations_removed_live(snapshot, function)
+            if removed or _read_live(function):
                 evidence["source"] = "live"
+            has = "the deployed function has" if evidence["source"] == "live" else "it has"
+            drift = ""
+            if removed:
+                evidence["template"] = [
+                    {"referrer": d.referrer, "path": d.path, "target": d.target} for d in removed
+                ]
+                drift = (
+                    " The template sets "
+                    + ", ".join(f"{d.referrer} {d.path}" for d in removed)
+                    + " but the deployed function has no such destination: it was removed "
+                    "outside CloudFormation (drift)."
+                )
             yield META.failed(
                 function,
-                f"{where} is invoked asynchronously by {invoked_by} but has no {_PATH} and no "
-                "EventInvokeConfig DestinationConfig.OnFailure: an event that still fails after "
+                f"{where} is invoked asynchronously by {invoked_by} but {has} no {_PATH} and "
+                "no EventInvokeConfig DestinationConfig.OnFailure: an event that still fails after "
                 f"Lambda's retries is discarded and cannot be inspected or replayed.{drift}",
                 path=_PATH,
                 evidence=evidence,
             )
+
+
+def _read_live(function: Resource) -> bool:
+    """True when the function's failure destinations were read live."""
+    live = function.live or {}
+    return "DeadLetterConfig" in live and "EventInvokeConfigs" in live
 
 
 RULE = Rule(META, check)

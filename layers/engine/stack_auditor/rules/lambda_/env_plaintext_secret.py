@@ -22,9 +22,10 @@ it at runtime). Dynamic references also end up resolved in the configuration, bu
 accepts them: the template and the stack's parameters hold no secret then.
 
 The value is never copied into a verdict (message, path or evidence): only the variable's
-name and the kind of value. Live side: when ``resource.live`` holds ``Environment.Variables``
-(GetFunctionConfiguration), a variable present live but not in the template is judged on its
-live value and reported as drift.
+name and the kind of value. Live side: when ``resource.live`` holds ``Environment``
+(GetFunctionConfiguration), the deployed variables are what is judged; one the template does
+not have, or whose deployed value differs from the template's, is reported as drift (the
+template as written then says nothing about it: no NoEcho or resource-reference reading).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from stack_auditor.config import AuditConfig
@@ -46,6 +48,7 @@ from stack_auditor.model import (
 )
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._names import referenced_names
+from stack_auditor.rules._observed import NOT_READ
 
 META = RuleMeta(
     id="lambda-env-plaintext-secret",
@@ -205,7 +208,8 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 def _judge(function: Resource, snapshot: StackSnapshot) -> Iterator[Verdict]:
     where = f"{function.logical_id} (AWS::Lambda::Function)"
     variables = function.prop("Environment", "Variables")
-    if isinstance(variables, Unresolved):
+    live_variables = _live_variables(function)
+    if live_variables is NOT_READ and isinstance(variables, Unresolved):
         yield META.unknown(
             function,
             f"{where} {_VARIABLES_PATH} cannot be resolved ({variables}); cannot tell whether "
@@ -214,12 +218,16 @@ def _judge(function: Resource, snapshot: StackSnapshot) -> Iterator[Verdict]:
             evidence={"source": "resolved"},
         )
         return
-    variables = variables if isinstance(variables, Mapping) else {}
-    live_variables = _live_variables(function)
-    judged: dict[str, tuple[Any, str]] = {name: (v, "resolved") for name, v in variables.items()}
-    for name, value in (live_variables or {}).items():
-        if name not in judged:
-            judged[name] = (value, "live")
+    written = variables if isinstance(variables, Mapping) else {}
+    source = "resolved" if live_variables is NOT_READ else "live"
+    # name -> (value judged, how it differs from the template: "" / "added" / "changed")
+    judged: dict[str, tuple[Any, str]]
+    if live_variables is NOT_READ:
+        judged = {name: (value, "") for name, value in written.items()}
+    else:
+        judged = {
+            name: (value, _drift(written, name, value)) for name, value in live_variables.items()
+        }
     if not judged:
         yield META.not_applicable(function, f"{where} has no environment variables")
         return
@@ -228,27 +236,40 @@ def _judge(function: Resource, snapshot: StackSnapshot) -> Iterator[Verdict]:
     for name in sorted(judged):
         if not looks_secret(str(name)):
             continue
-        value, source = judged[name]
-        verdict = _judge_variable(function, snapshot, str(name), value, raw_variables.get(name))
+        value, drift = judged[name]
+        # the template as written says nothing about a value set outside CloudFormation
+        raw = None if drift else raw_variables.get(name)
+        verdict = _judge_variable(function, snapshot, str(name), value, raw, source)
         if verdict is not None:
             clean = False
-            if source == "live":
-                verdict = _as_drift(verdict)
-            yield verdict
+            yield _as_drift(verdict, drift) if drift else verdict
     if clean:
-        yield META.passed(function, path=_VARIABLES_PATH)
+        yield META.passed(function, path=_VARIABLES_PATH, evidence={"source": source})
 
 
-def _live_variables(function: Resource) -> Mapping[str, Any] | None:
-    if function.live is None:
-        return None
-    environment = function.live.get("Environment")
+def _live_variables(function: Resource) -> Any:
+    """The deployed variables (name -> value); NOT_READ when the configuration was not read."""
+    if function.live is None or "Environment" not in function.live:
+        return NOT_READ
+    environment = function.live["Environment"]
     variables = environment.get("Variables") if isinstance(environment, Mapping) else None
-    return variables if isinstance(variables, Mapping) else None
+    return variables if isinstance(variables, Mapping) else {}
+
+
+def _drift(written: Mapping[str, Any], name: str, deployed: Any) -> str:
+    """How a deployed variable differs from the template: "added", "changed" or ""."""
+    if name not in written:
+        return "added"
+    value = written[name]
+    if isinstance(value, Unresolved) or contains_unresolved(value):
+        return ""  # the deployed value is what the template could not resolve
+    if isinstance(value, bool):
+        value = str(value).lower()  # CloudFormation passes booleans and numbers as text
+    return "changed" if str(value) != deployed else ""
 
 
 def _judge_variable(
-    function: Resource, snapshot: StackSnapshot, name: str, value: Any, raw: Any
+    function: Resource, snapshot: StackSnapshot, name: str, value: Any, raw: Any, source: str
 ) -> Verdict | None:
     """FAIL/UNKNOWN for one secret-looking variable, None when its value is not a secret."""
     where = f"{function.logical_id} (AWS::Lambda::Function)"
@@ -262,7 +283,7 @@ def _judge_variable(
             "configuration, readable with lambda:GetFunctionConfiguration. Pass the ARN of a "
             "Secrets Manager secret instead and read it at runtime.",
             path=path,
-            evidence={"source": "resolved", "variable": name, "value_kind": "NoEcho parameter"},
+            evidence={"source": source, "variable": name, "value_kind": "NoEcho parameter"},
         )
     if _resource_reference(raw, snapshot) is not None:
         return None  # a Ref/GetAtt to a stack resource gives its name or ARN, not a secret
@@ -275,7 +296,7 @@ def _judge_variable(
             "cannot tell whether it is a plaintext secret or a reference to one. If it holds "
             "the secret itself, pass a Secrets Manager secret's ARN instead.",
             path=path,
-            evidence={"source": "resolved", "variable": name, "parameters": parameters},
+            evidence={"source": source, "variable": name, "parameters": parameters},
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
@@ -287,19 +308,20 @@ def _judge_variable(
         "plaintext by anyone who can view the function configuration or the template. Keep it "
         "in Secrets Manager, pass only the secret's ARN and read it at runtime.",
         path=path,
-        evidence={"source": "resolved", "variable": name, "value_kind": "literal"},
+        evidence={"source": source, "variable": name, "value_kind": "literal"},
     )
 
 
-def _as_drift(verdict: Verdict) -> Verdict:
-    return Verdict(
-        rule_id=verdict.rule_id,
-        outcome=verdict.outcome,
-        logical_id=verdict.logical_id,
-        resource_type=verdict.resource_type,
-        message=verdict.message + " (live only: set outside CloudFormation, drift)",
-        path=verdict.path,
-        evidence={**verdict.evidence, "source": "live", "drift": True},
+def _as_drift(verdict: Verdict, drift: str) -> Verdict:
+    how = (
+        "set outside CloudFormation: the template has no such variable"
+        if drift == "added"
+        else "changed outside CloudFormation: the template's value differs"
+    )
+    return replace(
+        verdict,
+        message=f"{verdict.message} (deployed value, {how}: drift)",
+        evidence={**verdict.evidence, "source": "live", "drift": True, "difference": drift},
     )
 
 

@@ -9,8 +9,12 @@ resource (``LogGroupName`` + ``RetentionInDays``). A function or group name that
 resolved gives UNKNOWN. Whether the retention matches the audit policy is log-group-retention's
 job; this rule only asks whether there is one.
 
-Live side: ``snapshot.extras["log_groups"]`` (name -> ``DescribeLogGroups`` entry, when
-collected) shows the group as deployed, including one created outside the stack.
+Live side, for a group the stack does not declare: ``snapshot.extras["log_groups"]`` (name ->
+``DescribeLogGroups`` entry, read by the logs collector) shows the group as deployed, created by
+Lambda or by hand. A group that does not exist yet (None) FAILs: the function's first invocation
+creates it with no retention, exactly the template-side finding, and it never expires. A
+declared group is judged on its own live entry (``retention_of``). A group whose read failed
+is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules.lambda_._permissions import setting
 from stack_auditor.rules.logs.log_group_retention import (
     LOG_GROUP,
+    described,
     log_groups_by_name,
     retention_of,
 )
@@ -47,6 +53,7 @@ META = RuleMeta(
     ),
     seeds=("003 #3", "001 #5"),
     reference="https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html",
+    live_reads=("logs",),  # the function's log group, not the function
 )
 
 _CUSTOM_LOG_RETENTION = "Custom::LogRetention"
@@ -59,7 +66,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 
 def _judge(snapshot: StackSnapshot, function: Resource) -> Verdict:
     where = f"{function.logical_id} (AWS::Lambda::Function)"
-    group_name, path = _group_name(function)
+    group_name, path = function_log_group(function)
     if not isinstance(group_name, str):
         return META.unknown(
             function,
@@ -68,24 +75,23 @@ def _judge(snapshot: StackSnapshot, function: Resource) -> Verdict:
             evidence={"source": "resolved"},
         )
     evidence: dict[str, Any] = {"log_group": group_name}
+    index = log_groups_by_name(snapshot)
+    group = index.by_name.get(group_name) or snapshot.owner_of(group_name, LOG_GROUP)
+    if group is not None:
+        return _judge_group(snapshot, function, group, group_name, path, evidence)
     live_groups = snapshot.extras.get("log_groups")
     if isinstance(live_groups, Mapping) and group_name in live_groups:
-        days = live_groups[group_name].get("retentionInDays")
-        evidence.update(source="live", days=days)
-        if days:
-            return META.passed(function, path=path, evidence=evidence)
-        return META.failed(
+        return _judge_live(function, group_name, live_groups[group_name], path, evidence)
+    gap = live_gap(snapshot, function, "logs")
+    if gap is not None:
+        return META.unknown(
             function,
-            f"{where}: its log group {group_name} exists with no retention (live): its logs "
-            "never expire.",
+            f"{where}: its log group {group_name} could not be read ({gap.what}: "
+            f"{gap.reason}); it may have been given a retention outside the stack.",
             path=path,
-            evidence=evidence,
+            evidence={**evidence, "source": "live", "gap": f"{gap.what}: {gap.reason}"},
         )
     evidence["source"] = "resolved"
-    index = log_groups_by_name(snapshot)
-    group = index.by_name.get(group_name)
-    if group is not None:
-        return _judge_group(function, group, group_name, path, evidence)
     if _custom_log_retention_sets(snapshot, group_name):
         return META.passed(
             function,
@@ -111,7 +117,46 @@ def _judge(snapshot: StackSnapshot, function: Resource) -> Verdict:
     )
 
 
-def _group_name(function: Resource) -> tuple[Any, str]:
+def _judge_live(
+    function: Resource,
+    group_name: str,
+    entry: Mapping[str, Any] | None,
+    path: str,
+    evidence: dict[str, Any],
+) -> Verdict:
+    """The verdict on a group the stack does not declare, from its live description."""
+    where = f"{function.logical_id} (AWS::Lambda::Function)"
+    evidence.update(source="live", exists=entry is not None)
+    if entry is None:
+        return META.failed(
+            function,
+            f"{where}: its log group {group_name} does not exist yet (live) and the stack "
+            "declares none, so Lambda creates it on the first invocation with no retention "
+            "and its logs never expire.",
+            path=path,
+            evidence=evidence,
+        )
+    days = entry.get("retentionInDays")
+    evidence["days"] = days
+    if days:
+        return META.passed(
+            function,
+            f"{where}: its log group {group_name} keeps logs {days} days (live; the group is "
+            "not declared in the stack).",
+            path=path,
+            evidence=evidence,
+        )
+    return META.failed(
+        function,
+        f"{where}: its log group {group_name} exists with no retention (live) and the stack "
+        "does not declare it: its logs never expire.",
+        path=path,
+        evidence=evidence,
+    )
+
+
+def function_log_group(function: Resource) -> tuple[Any, str]:
+    """(name of the group the function writes to, or why it is unknown; the property path)."""
     group = setting(function, "LoggingConfig", "LogGroup")
     if group is not None:
         return group, "Properties.LoggingConfig.LogGroup"
@@ -122,11 +167,25 @@ def _group_name(function: Resource) -> tuple[Any, str]:
 
 
 def _judge_group(
-    function: Resource, group: Resource, group_name: str, path: str, evidence: dict[str, Any]
+    snapshot: StackSnapshot,
+    function: Resource,
+    group: Resource,
+    group_name: str,
+    path: str,
+    evidence: dict[str, Any],
 ) -> Verdict:
     where = f"{function.logical_id} (AWS::Lambda::Function)"
     retention = retention_of(group)
     evidence.update(log_group_resource=group.logical_id, source=retention.source)
+    gap = None if described(group) else live_gap(snapshot, group, "logs")
+    if gap is not None:
+        return META.unknown(
+            function,
+            f"{where}: its log group {group.logical_id} could not be read ({gap.what}: "
+            f"{gap.reason}).",
+            path=path,
+            evidence={**evidence, "gap": f"{gap.what}: {gap.reason}"},
+        )
     if isinstance(retention.days, Unresolved):
         return META.unknown(
             function,
@@ -136,10 +195,11 @@ def _judge_group(
             evidence=evidence,
         )
     if retention.days is None:
+        deployed = " (live)" if retention.source == "live" else ""
         return META.failed(
             function,
-            f"{where}: its log group {group.logical_id} ({group_name}) has no RetentionInDays, "
-            "so its logs never expire.",
+            f"{where}: its log group {group.logical_id} ({group_name}) has no "
+            f"RetentionInDays{deployed}, so its logs never expire.",
             path=path,
             evidence=evidence,
         )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
@@ -78,10 +79,15 @@ def _judge(function: Resource, today: date) -> Verdict:
     runtime = template_runtime
     source = "resolved"
     drift = ""
+    differs: dict[str, Any] = {}  # evidence of drift: the template's value
     if function.live is not None and "Runtime" in function.live:
         runtime, source = function.live["Runtime"], "live"
         if isinstance(template_runtime, str) and template_runtime != runtime:
-            drift = f" (drift: the template says {template_runtime})"
+            differs = {"template": template_runtime}
+            drift = (
+                f" (deployed; the template says {template_runtime}: changed outside "
+                "CloudFormation, drift)"
+            )
     if isinstance(runtime, Unresolved):
         return META.unknown(function, f"{where} cannot be resolved ({runtime}).", path=_PATH)
     if runtime is None:
@@ -96,7 +102,7 @@ def _judge(function: Resource, today: date) -> Verdict:
             f"{where} is {runtime!r}{drift}, which is not in AWS's runtime schedule "
             "(data/lambda_runtimes.json); cannot tell whether it is deprecated.",
             path=_PATH,
-            evidence={"source": source, "runtime": str(runtime)},
+            evidence={"source": source, "runtime": str(runtime), **differs},
         )
     deprecated, successor = schedule[runtime]
     evidence = {
@@ -105,6 +111,7 @@ def _judge(function: Resource, today: date) -> Verdict:
         "deprecated": deprecated.isoformat() if deprecated else None,
         "successor": successor,
         "audit_date": today.isoformat(),
+        **differs,
     }
     if deprecated is None or (deprecated - today).days > WARNING_DAYS:
         return META.passed(function, path=_PATH, evidence=evidence)

@@ -6,17 +6,18 @@ TracingConfig is absent) only traces requests an upstream service already sample
 fails too. SAM's ``Tracing: Active`` (also from ``Globals``) expands into
 ``TracingConfig: {Mode: Active}``, so the processed function is what is judged. Live side:
 ``GetFunctionConfiguration``'s ``TracingConfig.Mode`` wins, and a difference from the
-template is reported as drift.
+template is reported as drift (an unset template Mode means PassThrough).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from stack_auditor.config import AuditConfig
-from stack_auditor.model import Severity, Side, StackSnapshot, Unresolved, Verdict
+from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._observed import NOT_READ
 
 META = RuleMeta(
     id="lambda-tracing-disabled",
@@ -38,42 +39,51 @@ META = RuleMeta(
 )
 
 _PATH = "Properties.TracingConfig.Mode"
+_DEFAULT = "PassThrough"
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     for function in snapshot.of_type("AWS::Lambda::Function"):
-        where = f"{function.logical_id} (AWS::Lambda::Function) {_PATH}"
-        template_mode = function.prop("TracingConfig", "Mode")
-        live_mode = _live_mode(function.live)
-        mode = live_mode if live_mode is not None else template_mode
-        source = "live" if live_mode is not None else "resolved"
-        evidence: dict[str, Any] = {"source": source, "mode": _shown(mode)}
-        drift = ""
-        if live_mode is not None and template_mode not in (None, live_mode):
-            evidence["template_mode"] = _shown(template_mode)
-            drift = f" (drift: the template says {template_mode!r})"
-        if isinstance(mode, Unresolved):
-            yield META.unknown(
-                function, f"{where} cannot be resolved ({mode}).", path=_PATH, evidence=evidence
-            )
-        elif mode == "Active":
-            yield META.passed(function, path=_PATH, evidence=evidence)
-        else:
-            shown = "not set (PassThrough)" if mode is None else repr(mode)
-            yield META.failed(
-                function,
-                f"{where} is {shown}{drift}, not 'Active': the function's invocations and its "
-                "downstream calls are not traced in X-Ray.",
-                path=_PATH,
-                evidence=evidence,
-            )
+        yield _judge(function)
 
 
-def _live_mode(live: Any) -> Any:
-    if live is None:
-        return None
-    tracing = live.get("TracingConfig")
-    return tracing.get("Mode") if hasattr(tracing, "get") else None
+def _judge(function: Resource) -> Verdict:
+    where = f"{function.logical_id} (AWS::Lambda::Function) {_PATH}"
+    template_mode = function.prop("TracingConfig", "Mode")
+    live_mode = _live_mode(function)
+    mode = template_mode if live_mode is NOT_READ else live_mode
+    source = "resolved" if live_mode is NOT_READ else "live"
+    evidence: dict[str, Any] = {"source": source, "mode": _shown(mode)}
+    drift = ""
+    # an unset template Mode is PassThrough; an unresolved one is not a disagreement
+    comparable = source == "live" and not isinstance(template_mode, Unresolved)
+    if comparable and (template_mode or _DEFAULT) != live_mode:
+        evidence["template_mode"] = template_mode
+        says = repr(template_mode) if template_mode else "nothing (PassThrough)"
+        drift = f" (deployed; the template says {says}: changed outside CloudFormation, drift)"
+    if isinstance(mode, Unresolved):
+        return META.unknown(
+            function, f"{where} cannot be resolved ({mode}).", path=_PATH, evidence=evidence
+        )
+    if mode == "Active":
+        return META.passed(function, path=_PATH, evidence=evidence)
+    shown = "not set (PassThrough)" if mode is None else repr(mode)
+    return META.failed(
+        function,
+        f"{where} is {shown}{drift}, not 'Active': the function's invocations and its "
+        "downstream calls are not traced in X-Ray.",
+        path=_PATH,
+        evidence=evidence,
+    )
+
+
+def _live_mode(function: Resource) -> Any:
+    """The deployed mode (PassThrough when the API reports none); NOT_READ when not read."""
+    if function.live is None or "TracingConfig" not in function.live:
+        return NOT_READ
+    tracing = function.live["TracingConfig"]
+    mode = tracing.get("Mode") if isinstance(tracing, Mapping) else None
+    return mode or _DEFAULT
 
 
 def _shown(value: Any) -> Any:

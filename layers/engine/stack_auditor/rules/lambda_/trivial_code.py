@@ -10,8 +10,11 @@ Template side: the resolved ``Code.ZipFile`` (SAM ``InlineCode``). The handler n
 - Python that does not parse -> UNKNOWN with the syntax error (python2.7-era code does not
   parse as Python 3; it is not a placeholder for that reason).
 - Code given by ``Fn::Sub``/``Fn::Join`` is judged as resolved text; unresolvable -> UNKNOWN.
-- Code in a package (S3, CodeUri, image) -> NOT_APPLICABLE here. The live side will read the
-  deployed package (``GetFunction`` Code.Location) and judge it the same way.
+- Code in a package (S3, CodeUri, image) -> NOT_APPLICABLE, in a scan and in a live audit
+  alike: the deployed package is not read. ``GetFunction`` gives it only as a presigned S3
+  URL (Code.Location); downloading it needs lambda:GetFunction, which exposes every
+  function's code to the auditor, and could not be tested here (moto answers with a URL that
+  serves nothing). The catalog's L side for packages is therefore not implemented.
 """
 
 from __future__ import annotations

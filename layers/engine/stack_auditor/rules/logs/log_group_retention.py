@@ -19,6 +19,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._snapshot_cache import per_snapshot
 
 META = RuleMeta(
@@ -48,16 +49,23 @@ LOG_GROUP = "AWS::Logs::LogGroup"
 class Retention:
     days: int | Unresolved | None  # None: never expires
     source: str  # "live" or "resolved"
-    template_days: Any = None  # the template's value when live disagrees (drift)
+    template_days: Any = None  # the template's value (None: not set)
+    drift: bool = False  # live read and different from the template
+
+
+def described(group: Resource) -> bool:
+    """True when the group's ``DescribeLogGroups`` entry was read (other collectors, such as
+    tagging, may fill ``live`` with other keys)."""
+    return group.live is not None and "logGroupName" in group.live
 
 
 def retention_of(group: Resource) -> Retention:
     """The group's retention: live when collected, else from the resolved template."""
     template = _days(group.prop("RetentionInDays"))
-    if group.live is None:
+    if group.live is None or not described(group):
         return Retention(template, "resolved")
     live = _days(group.live.get("retentionInDays"))
-    return Retention(live, "live", template if template != live else None)
+    return Retention(live, "live", template, template != live)
 
 
 def _days(value: Any) -> int | Unresolved | None:
@@ -104,19 +112,33 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
             evidence["required"] = required
             evidence["mode"] = config.log_retention_mode
         drift = ""
-        if retention.template_days is not None:
+        if retention.drift:
             evidence["template_days"] = _shown(retention.template_days)
-            drift = f" (drift: the template says {_shown(retention.template_days)})"
+            written = retention.template_days
+            drift = (
+                f" (drift: the template says {_shown(written)})"
+                if written is not None
+                else " (drift: the template sets none)"
+            )
         days = retention.days
-        if isinstance(days, Unresolved):
+        gap = None if described(group) else live_gap(snapshot, group, "logs")
+        if gap is not None:
+            yield META.unknown(
+                group,
+                f"{where}: the deployed group could not be read ({gap.what}: {gap.reason}); "
+                "the template alone cannot show its retention.",
+                path=_PATH,
+                evidence={**evidence, "gap": f"{gap.what}: {gap.reason}"},
+            )
+        elif isinstance(days, Unresolved):
             yield META.unknown(
                 group, f"{where} cannot be resolved ({days}).", path=_PATH, evidence=evidence
             )
         elif days is None:
             yield META.failed(
                 group,
-                f"{where} is not set{drift}: the group's events never expire, so storage cost "
-                "grows without bound.",
+                f"{where} is not set{_deployed(retention)}{drift}: the group's events never "
+                "expire, so storage cost grows without bound.",
                 path=_PATH,
                 evidence=evidence,
             )
@@ -124,13 +146,18 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
             wanted = f"exactly {required}" if exact else f"at least {required}"
             yield META.failed(
                 group,
-                f"{where} is {days} days{drift}; the audit policy requires {wanted} days "
+                f"{where} is {days} days{_deployed(retention)}{drift}; the audit policy "
+                f"requires {wanted} days "
                 "(required_log_retention_days).",
                 path=_PATH,
                 evidence=evidence,
             )
         else:
             yield META.passed(group, path=_PATH, evidence=evidence)
+
+
+def _deployed(retention: Retention) -> str:
+    return " on the deployed group (live)" if retention.source == "live" else ""
 
 
 def _shown(value: Any) -> Any:

@@ -4,7 +4,8 @@ CloudWatch Logs always encrypts log data at rest with service keys; ``KmsKeyId``
 the data under a key the account controls (key policy, CloudTrail record, revocation). Logs
 that carry request payloads or personal data should be under such a key. The key's policy
 must then let ``logs.<region>.amazonaws.com`` in (kms-key-policy-missing-service).
-Live: ``kmsKeyId`` (``DescribeLogGroups``) in ``resource.live``.
+Live: ``kmsKeyId`` (``DescribeLogGroups``) in ``resource.live`` is judged, a key added or
+removed outside CloudFormation is reported as drift; a group that could not be read is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, judge, observe
+from stack_auditor.rules.logs.log_group_retention import described
 
 META = RuleMeta(
     id="log-group-unencrypted",
@@ -42,15 +45,25 @@ _PATH = "Properties.KmsKeyId"
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     for group in snapshot.of_type("AWS::Logs::LogGroup"):
         live = NOT_READ
-        if group.live is not None:
+        if described(group) and group.live is not None:
             live = group.live.get("kmsKeyId") or None
+        elif gap := live_gap(snapshot, group, "logs"):
+            yield META.unknown(
+                group,
+                f"{group.logical_id} ({group.type}) {_PATH}: the deployed group could not be "
+                f"read ({gap.what}: {gap.reason}); the template alone cannot show its key.",
+                path=_PATH,
+                evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+            )
+            continue
         seen = observe(group.prop("KmsKeyId") or None, live)
         yield judge(
             META,
             group,
             seen,
             _PATH,
-            "is not set: the log data is encrypted only with CloudWatch Logs' own keys, so no "
+            ("is not set on the deployed group (live)" if seen.source == "live" else "is not set")
+            + ": the log data is encrypted only with CloudWatch Logs' own keys, so no "
             "key policy limits who can read it. Set KmsKeyId to a KMS key ARN whose policy lets "
             "logs.<region>.amazonaws.com use it.",
         )

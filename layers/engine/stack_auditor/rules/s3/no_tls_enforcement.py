@@ -7,12 +7,14 @@ statement with Effect Deny, Principal ``*``, Condition ``Bool`` (or ``BoolIfExis
 ``*``), and resources covering the bucket and its objects (``arn`` and ``arn/*``). When the
 bucket's name is unresolved in a scan, policy and bucket are matched by expression as
 written (``_bucket_identity``).
-Live: the bucket policy (``GetBucketPolicy``, key ``Policy``) in ``resource.live``.
+Live: the bucket policy (``GetBucketPolicy``, key ``Policy``; None when the bucket has none)
+in ``resource.live`` is what is judged; the template's policies are judged too, and a
+disagreement is reported as drift.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,7 @@ from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._iam import Statement, covers_action, parse_document
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._snapshot_cache import per_snapshot
 from stack_auditor.rules.s3._bucket_identity import bucket_arns, covers, policy_names_bucket
 
@@ -128,13 +131,67 @@ def _enforces(statement: Statement, arns: tuple[str, ...]) -> tuple[bool | None,
     return (None if not missing else False), missing
 
 
-def _documents(snapshot: StackSnapshot, bucket: Resource) -> Iterator[tuple[str, str, Any]]:
-    """(source, holder logical id, policy document) of the bucket."""
-    if bucket.live is not None and "Policy" in bucket.live:
-        yield "live", bucket.logical_id, bucket.live["Policy"]
-        return
-    for policy, document in _bucket_policies(snapshot).by_bucket.get(bucket.logical_id, ()):
-        yield "resolved", policy.logical_id, document
+@dataclass
+class _Assessment:
+    """What one side's policies say about plain HTTP."""
+
+    enforced: bool | None  # None: cannot tell
+    policies: list[str] = field(default_factory=list)  # holders read
+    statement: str = ""  # the enforcing statement's path
+    near_misses: list[str] = field(default_factory=list)
+    unsure: list[str] = field(default_factory=list)
+
+    def evidence(self, source: str) -> dict[str, Any]:
+        if self.enforced:
+            policy = self.policies[-1] if self.policies else None
+            return {"source": source, "policy": policy, "statement": self.statement}
+        return {"source": source, "policies": self.policies, "partial": self.near_misses}
+
+
+def _assess(
+    documents: Iterable[tuple[str, str, Any]], arns: tuple[str, ...], unresolved: Iterable[str]
+) -> _Assessment:
+    """(holder, label for messages, document) of one side -> whether they enforce TLS."""
+    found = _Assessment(enforced=False)
+    for holder, label, document in documents:
+        found.policies.append(holder)
+        statements, problem = parse_document(document, holder, "Properties.PolicyDocument", "")
+        if problem:
+            found.unsure.append(f"{label}: {problem}")
+        for statement in statements:
+            verdict, missing = _enforces(statement, arns)
+            if missing:
+                found.near_misses.append(
+                    f"{label} {statement.path} denies plain HTTP but not on {', '.join(missing)}"
+                )
+            if verdict:
+                found.enforced, found.statement = True, statement.path
+                return found
+            if verdict is None:
+                found.unsure.append(f"{label} {statement.path}")
+    found.unsure += [f"{p}: Bucket cannot be resolved" for p in unresolved]
+    if found.unsure:
+        found.enforced = None
+    return found
+
+
+def _written(snapshot: StackSnapshot, bucket: Resource) -> _Assessment:
+    """The stack's AWS::S3::BucketPolicy resources attached to the bucket, as resolved."""
+    policies = _bucket_policies(snapshot)
+    documents = [
+        (policy.logical_id, policy.logical_id, document)
+        for policy, document in policies.by_bucket.get(bucket.logical_id, ())
+    ]
+    return _assess(documents, bucket_arns(bucket), policies.unresolved)
+
+
+def _deployed(bucket: Resource) -> _Assessment | None:
+    """The bucket's live policy (``GetBucketPolicy``; None: it has none); None if not read."""
+    if bucket.live is None or "Policy" not in bucket.live:
+        return None
+    document = bucket.live["Policy"]
+    documents = [] if document is None else [(bucket.logical_id, "the deployed policy", document)]
+    return _assess(documents, bucket_arns(bucket), ())
 
 
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
@@ -144,52 +201,56 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
 
 def _judge(snapshot: StackSnapshot, bucket: Resource) -> Verdict:
     where = f"{bucket.logical_id} (AWS::S3::Bucket)"
-    arns = bucket_arns(bucket)
-    unsure: list[str] = []
-    near_misses: list[str] = []
-    policies: list[str] = []
-    source = "resolved"
-    for source, holder, document in _documents(snapshot, bucket):
-        policies.append(holder)
-        statements, problem = parse_document(document, holder, "Properties.PolicyDocument", "")
-        if problem:
-            unsure.append(f"{holder}: {problem}")
-        for statement in statements:
-            verdict, missing = _enforces(statement, arns)
-            if missing:
-                near_misses.append(
-                    f"{holder} {statement.path} denies plain HTTP but not on {', '.join(missing)}"
-                )
-            if verdict:
-                return META.passed(
-                    bucket,
-                    path=_PATH,
-                    evidence={"source": source, "policy": holder, "statement": statement.path},
-                )
-            if verdict is None:
-                unsure.append(f"{holder} {statement.path}")
-    if source != "live":
-        unsure += [f"{p}: Bucket cannot be resolved" for p in _bucket_policies(snapshot).unresolved]
-    evidence = {"source": source, "policies": policies, "partial": near_misses}
-    if unsure:
+    written = _written(snapshot, bucket)
+    live = _deployed(bucket)
+    if live is None and (gap := live_gap(snapshot, bucket, "s3")):
         return META.unknown(
             bucket,
-            f"{where}: cannot tell whether a bucket policy denies aws:SecureTransport false "
-            f"({'; '.join(unsure)}).",
+            f"{where}: the deployed bucket policy could not be read ({gap.what}: {gap.reason}); "
+            "the template alone cannot show whether plain HTTP is denied.",
+            path=_PATH,
+            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        )
+    seen = live or written
+    source = "resolved" if live is None else "live"
+    evidence = seen.evidence(source)
+    # drift: the deployed policy disagrees with what the template attaches
+    drift = live is not None and written.enforced is not None and live.enforced != written.enforced
+    if drift:
+        evidence["template"] = written.evidence("resolved")
+    if seen.enforced:
+        return META.passed(bucket, path=_PATH, evidence=evidence)
+    if seen.enforced is None:
+        return META.unknown(
+            bucket,
+            f"{where}: cannot tell whether {'its deployed' if live else 'a'} bucket policy "
+            f"denies aws:SecureTransport false ({'; '.join(seen.unsure)}).",
             path=_PATH,
             evidence=evidence,
         )
-    if near_misses:
-        found = f"{'; '.join(near_misses)}. It needs a"
-    elif policies:
-        found = f"its bucket policy ({', '.join(policies)}) has no"
+    if seen.near_misses:
+        found = f"{'; '.join(seen.near_misses)}. It needs a"
+    elif live is not None:
+        found = (
+            "the deployed bucket policy has no"
+            if seen.policies
+            else "the deployed bucket has no bucket policy (GetBucketPolicy), so no"
+        )
+    elif seen.policies:
+        found = f"its bucket policy ({', '.join(seen.policies)}) has no"
     else:
         found = "no AWS::S3::BucketPolicy of the stack attaches a"
+    note = ""
+    if drift:
+        note = (
+            f" The template's bucket policy ({', '.join(written.policies)}) does deny plain "
+            "HTTP: the deployed policy was changed outside CloudFormation (drift)."
+        )
     return META.failed(
         bucket,
         f"{where}: {found} Deny statement for Principal '*' on s3:* over the bucket and its "
         "objects with Condition Bool aws:SecureTransport 'false', so S3 also serves this "
-        "bucket over plain HTTP. Add that statement to the bucket policy.",
+        f"bucket over plain HTTP. Add that statement to the bucket policy.{note}",
         path=_PATH,
         evidence=evidence,
     )

@@ -6,7 +6,8 @@ false. Since April 2023 S3 turns the block on for new buckets, and an account-le
 cover the bucket too, but the catalog fires when the template does not state it: the message
 says so. An ``AWS::S3::AccountPublicAccessBlock`` in the same stack with all four flags true
 does cover every bucket of the account, so those buckets pass.
-Live: ``PublicAccessBlockConfiguration`` (``GetPublicAccessBlock``) in ``resource.live``.
+Live: ``PublicAccessBlockConfiguration`` (``GetPublicAccessBlock``; None when the bucket has
+no block) in ``resource.live`` is what is judged, with the template's block kept for drift.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, as_bool, observe
 
 META = RuleMeta(
@@ -79,10 +81,20 @@ def _live_flags(bucket: Resource) -> Any:
 def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
     account_blocked = _account_block(snapshot)
     for bucket in snapshot.of_type("AWS::S3::Bucket"):
-        seen = observe(_flags(bucket.prop("PublicAccessBlockConfiguration")), _live_flags(bucket))
+        live = _live_flags(bucket)
+        seen = observe(_flags(bucket.prop("PublicAccessBlockConfiguration")), live)
         weak = _weak(seen.value)
         where = f"{bucket.logical_id} (AWS::S3::Bucket) {_PATH}"
-        if weak == []:
+        gap = live_gap(snapshot, bucket, "s3") if live is NOT_READ else None
+        if gap is not None:
+            yield META.unknown(
+                bucket,
+                f"{where}: the deployed bucket's public access block could not be read "
+                f"({gap.what}: {gap.reason}); the template alone cannot show it.",
+                path=_PATH,
+                evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+            )
+        elif weak == []:
             yield META.passed(bucket, path=_PATH, evidence=seen.evidence())
         elif account_blocked:
             yield META.passed(
@@ -99,6 +111,15 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                 path=_PATH,
                 evidence=seen.evidence(),
             )
+        elif weak is None and seen.source == "live":
+            yield META.failed(
+                bucket,
+                f"{where}: the deployed bucket has no public access block (GetPublicAccessBlock "
+                "finds none), so a public ACL or bucket policy on it takes effect unless an "
+                "account-level block covers it. Set all four flags to true." + seen.drift_note(),
+                path=_PATH,
+                evidence=seen.evidence(),
+            )
         elif weak is None:
             yield META.failed(
                 bucket,
@@ -111,11 +132,12 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
                 evidence=seen.evidence(),
             )
         else:
+            deployed = ": the deployed block" if seen.source == "live" else ""
             yield META.failed(
                 bucket,
-                f"{where} leaves {', '.join(weak)} false (a flag left out counts as false): a "
-                "public ACL or bucket policy on this bucket would take effect. Set all four "
-                "flags to true." + seen.drift_note(),
+                f"{where}{deployed} leaves {', '.join(weak)} false (a flag left out counts as "
+                "false): a public ACL or bucket policy on this bucket would take effect. Set all "
+                "four flags to true." + seen.drift_note(),
                 path=_PATH,
                 evidence=seen.evidence(weak=weak),
             )

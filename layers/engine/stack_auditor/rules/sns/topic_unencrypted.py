@@ -3,7 +3,9 @@
 SNS encrypts messages at rest only when ``KmsMasterKeyId`` names a KMS key; there is no
 default encryption. Any key counts, the AWS managed ``alias/aws/sns`` included (whether the
 publishing services may use that key is kms-key-policy-missing-service's question).
-Live: the ``KmsMasterKeyId`` attribute (``GetTopicAttributes``) in ``resource.live``.
+Live: the ``KmsMasterKeyId`` attribute (``GetTopicAttributes``) in ``resource.live`` is
+judged, and a key added or removed outside CloudFormation is reported as drift; a topic that
+could not be read is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
+from stack_auditor.rules._live_gap import live_gap
 from stack_auditor.rules._observed import NOT_READ, judge, observe
 
 META = RuleMeta(
@@ -42,13 +45,23 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         live = NOT_READ
         if topic.live is not None and "Attributes" in topic.live:
             live = (topic.live["Attributes"] or {}).get("KmsMasterKeyId") or None
+        elif gap := live_gap(snapshot, topic, "sns"):
+            yield META.unknown(
+                topic,
+                f"{topic.logical_id} ({topic.type}) {_PATH}: the deployed topic could not be read "
+                f"({gap.what}: {gap.reason}); the template alone cannot show its encryption.",
+                path=_PATH,
+                evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+            )
+            continue
         seen = observe(topic.prop("KmsMasterKeyId") or None, live)
         yield judge(
             META,
             topic,
             seen,
             _PATH,
-            "is not set: SNS stores the topic's messages unencrypted until they are delivered. "
+            ("is not set on the deployed topic (live)" if seen.source == "live" else "is not set")
+            + ": SNS stores the topic's messages unencrypted until they are delivered. "
             "Set KmsMasterKeyId to a KMS key (e.g. !Ref TopicKey).",
         )
 
