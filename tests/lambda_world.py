@@ -13,6 +13,7 @@ import importlib.util
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -95,6 +96,9 @@ def stack_event(relative: str, stack_id: str) -> dict[str, Any]:
     raw["detail"]["stack-id"] = stack_id
     raw["resources"] = [stack_id]
     raw["account"] = stack_id.split(":")[4]
+    # after the deployment, in whole seconds, as CloudFormation stamps its events: an event
+    # older than the stack's deployment is about a replaced deployment (audit.py)
+    raw["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return raw
 
 

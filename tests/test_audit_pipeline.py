@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +289,33 @@ def test_collect_error_is_recorded_and_raised(world: World) -> None:
     assert audit["outcome"] == "failed" and "duplicate" in audit["reason"]
     assert world.stored() == {}
     assert world.store.stack_state("123456789012", "us-east-1", STACK) is None
+
+
+def test_events_out_of_order_audit_each_deployment_once(world: World) -> None:
+    stack_id = world.deploy(BROKEN_PAYMENTS)
+    created = world.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["CreationTime"]
+    world.deploy(GOOD_TEMPLATE)
+    # moto never sets LastUpdatedTime on an update, which orders a stack's deployments: it is
+    # added to DescribeStacks' real response, one second after the creation
+    updated = created + timedelta(seconds=1, milliseconds=400)
+
+    def add_last_updated(parsed: dict[str, Any], **_: Any) -> None:
+        for stack in parsed.get("Stacks", []):
+            stack["LastUpdatedTime"] = updated
+
+    world.cfn.meta.events.register("after-call.cloudformation.DescribeStacks", add_last_updated)
+    update = event_ref("update_complete.json", stack_id, time=updated + timedelta(seconds=2))
+    late_create = event_ref("create_complete.json", stack_id, time=created)
+
+    first = world.run(update)
+    stored = world.stored()
+    announced = world.alerts()
+    late = world.run(late_create)
+
+    assert first.status is AuditStatus.AUDITED and late.status is AuditStatus.STALE
+    assert "replaced" in late.detail
+    audits = world.store.audits_for_stack("123456789012", "us-east-1", STACK)
+    assert [a["outcome"] for a in audits] == ["ok"]  # one audit, of the update
+    assert "iam-admin-access:PaymentsRole" not in stored  # the update's state, not the create's
+    assert world.stored() == stored and world.alerts() == []
+    assert len(announced) == (1 if first.alert else 0)

@@ -380,8 +380,8 @@ class World:
         )
 
     def put_role_policy(self, statement: dict[str, Any]) -> None:
-        # moto's CloudFormation neither creates nor updates a role's inline policies: the
-        # template's are applied through the IAM API
+        # moto's CloudFormation stores an inline policy document as Python's repr of it (no
+        # JSON reader parses it): the template's documents are put through the IAM API
         self.admin.client("iam").put_role_policy(
             RoleName=self.physical_id("WorkerRole"),
             PolicyName="work",

@@ -490,6 +490,7 @@ YAML_ODDITIES = (
     "Transform: [AWS::Serverless-2016-10-31, AWS::Serverless-2016-10-31]\n"
     "Resources: {A: {Type: AWS::Serverless::Function}}\n",
     "Transform: {Name: AWS::Include, Parameters: {Location: s3://x}}\nResources: {A: {Type: T}}\n",
+    '{"Resources": {"' + "L" * 300 + '": {"Type": "T"}}}',  # CloudFormation allows 255
 )
 yaml_oddities = st.sampled_from(YAML_ODDITIES)
 random_text = st.text(max_size=400) | st.lists(

@@ -18,6 +18,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import fuzz_stats
 import fuzz_templates
@@ -57,6 +58,7 @@ REASON_CLASSES = (
     (r"no Resources section", "no Resources"),
     (r"resource .* is not a mapping with a Type", "resource not a mapping"),
     (r"number with more than \d+ digits", "number too long"),
+    (r"logical id is longer than \d+ characters", "logical id too long"),
     (r"not a UTF-8 text file", "not UTF-8"),
     (r"cannot parse template", "other parse error"),
 )
@@ -85,11 +87,11 @@ def rejection_class(error: TemplateError) -> str:
     return reason_class
 
 
-def scan(loaded_data: dict, lines: dict, unknown_tags: dict) -> int:  # type: ignore[type-arg]
+def scan(data: dict[str, Any], lines: dict[str, int], unknown_tags: dict[str, int]) -> int:
     """Everything ``stack-auditor scan`` does after loading; returns the number of findings."""
     snapshot = build_snapshot(
         REF,
-        loaded_data,
+        data,
         None,
         lines=lines,
         source_file="fuzz.yaml",

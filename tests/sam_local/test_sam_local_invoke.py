@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +112,15 @@ def world(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
     repair_deployment(Clients(session, endpoint_url=moto_endpoint, region=REGION), STACK)
     stack_id = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackId"]
 
-    # events/update_complete.json as is, except the stack ARN: its UUID is the one moto gave
-    # the stack (the handler reads the stack by ARN, as it must in AWS where names are reused).
+    # events/update_complete.json as is, except the stack ARN (its UUID is the one moto gave
+    # the stack: the handler reads the stack by ARN, as it must in AWS where names are reused)
+    # and the time.
     event = json.loads(EVENT.read_text())
     assert event["detail"]["stack-id"].split("/")[1] == STACK
     event["detail"]["stack-id"] = stack_id
     event["resources"] = [stack_id]
+    # and its time: the stack was deployed just now, the file's event is from days ago
+    event["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     work = tmp_path_factory.mktemp("invoke")
     event_file = work / "update_complete.json"
     event_file.write_text(json.dumps(event))

@@ -110,6 +110,29 @@ def _audit_time(last_updated: str | None, ref: StackRef, now: datetime) -> datet
     return _event_time(ref, now)
 
 
+def _replaced_deployment(ref: StackRef, last_updated: str | None) -> str:
+    """Why an event is about a deployment the stack has since replaced ("" when it is not).
+
+    EventBridge gives no order: the create's event may arrive after the update that followed
+    it. The stack read now is the update's, already audited by (or soon by) its own event, so
+    the late event has nothing of its own to audit. Event times are whole seconds and the
+    deployment's start has milliseconds: only an event from an earlier second is late.
+    """
+    if ref.trigger != "event" or not ref.event_time or not last_updated:
+        return ""
+    try:
+        event_time = parse_time(ref.event_time)
+        started = parse_time(last_updated).replace(microsecond=0)
+    except ValueError:
+        return ""
+    if event_time >= started:
+        return ""
+    return (
+        f"the event ({ref.status} at {ref.event_time}) is about a deployment the stack has "
+        f"since replaced (current deployment started {last_updated}): its audit is that one's"
+    )
+
+
 def _deletion_time(cfn_client: Any, ref: StackRef) -> datetime | None:
     """DeletionTime of the deleted stack: the deployment time a delete is ordered by.
 
@@ -231,6 +254,9 @@ def run_audit(
         rules = CATALOG
     try:
         snapshot = snapshot_from_stack(cfn_client, ref)
+        replaced = _replaced_deployment(ref, snapshot.last_updated)
+        if replaced:
+            return AuditResult(ref, AuditStatus.STALE, detail=replaced)
         if clients is not None:
             from stack_auditor.collect.runner import collect_live
             from stack_auditor.evaluate import select_rules

@@ -9,22 +9,22 @@ collector cannot read it, and lambda-no-error-alarm takes the function's alarm f
 So each alarm is put with PutMetricAlarm from its resolved properties (CloudFormation's
 property names are the API's), named as CloudFormation would (``AlarmName``, else
 ``<stack>-<logical id>-<12 random characters>``), and entered into moto's own record of the
-stack under that physical id. That record has no API: it is moto's in-process model, so this
-works when moto runs in this process (``mock_aws``, or ``ThreadedMotoServer`` as in the demo
-and the tests); against a moto server in another process the alarm is still put, but stays
-unlisted. The record deletes the alarm when the stack is deleted, as CloudFormation would.
+stack under that physical id (``emulator_stack_record``: no API writes it; against a moto
+server in another process the alarm is still put, but stays unlisted). The record deletes the
+alarm when the stack is deleted, as CloudFormation would.
 """
 
 from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stack_auditor.collect.clients import Clients
 from stack_auditor.emulator_repairs import declared, flag
-from stack_auditor.model import Resource, StackSnapshot
+from stack_auditor.emulator_stack_record import ListedResource, list_resource
+from stack_auditor.model import Resource, StackRef, StackSnapshot
 
 ALARM = "AWS::CloudWatch::Alarm"
 
@@ -69,8 +69,9 @@ def repair_alarm(clients: Clients, snapshot: StackSnapshot, alarm: Resource) -> 
         cloudwatch.put_metric_alarm(**request)
         writes = 1
     recorded = False
-    if alarm.physical_id != name and snapshot.ref.stack_id:
-        recorded = _record_in_moto_stack(snapshot, alarm.logical_id, name)
+    if alarm.physical_id != name:
+        listed = ListedResource(alarm.logical_id, name, ALARM, _delete_alarm(snapshot.ref, name))
+        recorded = list_resource(snapshot.ref, listed)
     return writes, recorded
 
 
@@ -123,34 +124,10 @@ def _generated_name(snapshot: StackSnapshot, alarm: Resource) -> str:
     return f"{snapshot.ref.stack_name}-{alarm.logical_id}-{suffix}"
 
 
-class _StackAlarm:
-    """An alarm as moto's record of a stack holds a resource: the attributes
-    ListStackResources reads, and ``delete`` for the stack's deletion."""
-
-    def __init__(self, logical_id: str, name: str) -> None:
-        self.logical_resource_id = logical_id
-        self.physical_resource_id = name
-        self.cf_resource_type = ALARM
-
-    def delete(self, account_id: str, region: str) -> None:
+def _delete_alarm(ref: StackRef, name: str) -> Callable[[], None]:
+    def delete() -> None:
         from moto.cloudwatch.models import cloudwatch_backends
 
-        cloudwatch_backends[account_id][region].delete_alarms([self.physical_resource_id])
+        cloudwatch_backends[ref.account][ref.region].delete_alarms([name])
 
-
-def _record_in_moto_stack(snapshot: StackSnapshot, logical_id: str, name: str) -> bool:
-    """Enter the alarm into moto's in-process record of the stack; False when moto does not
-    run in this process (the stack is not in its backend)."""
-    try:
-        from moto.cloudformation.exceptions import ValidationError
-        from moto.cloudformation.models import cloudformation_backends
-    except ImportError:
-        return False
-    ref = snapshot.ref
-    try:
-        stack = cloudformation_backends[ref.account][ref.region].get_stack(str(ref.stack_id))
-    except ValidationError:
-        return False
-    # moto keeps the resources it created by logical id; an unsupported type has no entry
-    stack.resource_map._parsed_resources[logical_id] = _StackAlarm(logical_id, name)
-    return True
+    return delete

@@ -20,6 +20,8 @@ run writes nothing). What moto 5.2 leaves out, and where it is repaired:
 - S3: ``PublicAccessBlockConfiguration`` ignored, ``AWS::S3::BucketPolicy`` not supported
   (emulator_repairs).
 - CloudWatch alarms: ``AWS::CloudWatch::Alarm`` not supported at all (emulator_alarms).
+- The stack: an update never sets ``LastUpdatedTime``, the deployment time an audit is ordered
+  by (emulator_stack_record; moto's in-process record, which no API writes).
 
 Kept by moto, so not written: SQS queue attributes, an SNS topic's ``KmsMasterKeyId``, a log
 group's retention, KMS key rotation, the documents of ``AWS::IAM::Policy`` resources, the tags
@@ -51,6 +53,7 @@ from stack_auditor.emulator_repairs import (
     repair_table_encryption,
     text,
 )
+from stack_auditor.emulator_stack_record import record_last_update
 from stack_auditor.model import Resource, StackRef, StackSnapshot, contains_unresolved, thaw
 from stack_auditor.rules.tagging.required_tags_missing import taggable_types
 
@@ -75,6 +78,8 @@ def repair_deployment(
 
     ``account`` and ``region`` default to the clients' (STS GetCallerIdentity, session)."""
     snapshot = _snapshot(clients, stack_name, account, region)
+    if record_last_update(clients, snapshot.ref):  # not an API write: moto's own record
+        snapshot = snapshot_from_stack(clients("cloudformation"), snapshot.ref)
     writes = 0
     # Keys first: moto's DescribeKey fails until their policy is JSON, and tables ask for it.
     for key in _located(snapshot, "AWS::KMS::Key"):

@@ -1,10 +1,11 @@
-"""KMS live state: each key's metadata, rotation status and (when a service uses it) policy.
+"""KMS live state: each key's rotation status and (when a service uses it) its policy.
 
-Per key (physical id = key id): ``DescribeKey`` fills ``live["KeyMetadata"]`` (KeySpec,
-KeyManager, Origin, KeyState, ...). Only a symmetric customer managed key with KMS-generated
-material can rotate automatically, so only for such a key is ``GetKeyRotationStatus`` called
-(``live["KeyRotationEnabled"]``); for any other the API would refuse and the rule does not
-apply. ``GetKeyPolicy`` (policy ``default``, parsed into ``live["KeyPolicy"]``) is called only
+Only a symmetric customer managed key with KMS-generated material can rotate automatically.
+A key's KeySpec and Origin cannot change without replacing the key, and a stack's keys are
+customer managed, so the resolved template already says which keys can rotate: no
+``DescribeKey`` is spent on it. For those keys (physical id = key id) ``GetKeyRotationStatus``
+fills ``live["KeyRotationEnabled"]``; a key whose KeySpec or Origin cannot be resolved is asked
+too. ``GetKeyPolicy`` (policy ``default``, parsed into ``live["KeyPolicy"]``) is called only
 for keys a resource of the stack makes a service use (a log group's or an alarm-fed topic's
 key): those are the only keys whose policy a rule judges.
 """
@@ -12,8 +13,7 @@ key): those are the only keys whose policy a rule judges.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 from stack_auditor.collect.live import Collector, LiveContext, Task, each
 from stack_auditor.model import Resource
@@ -21,52 +21,32 @@ from stack_auditor.rules.kms.key_policy_missing_service import key_uses
 
 KEY = "AWS::KMS::Key"
 
-DESCRIBE_KEY = "kms:DescribeKey"
 GET_ROTATION = "kms:GetKeyRotationStatus"
 GET_POLICY = "kms:GetKeyPolicy"
-_METADATA = (
-    "KeyId",
-    "Arn",
-    "KeySpec",
-    "KeyUsage",
-    "KeyManager",
-    "KeyState",
-    "Origin",
-    "Enabled",
-    "MultiRegion",
-)
 
 
 def _plan(context: LiveContext, keys: Sequence[Resource]) -> Iterable[Task]:
     client = context.client("kms")
 
-    def read_key(key: Resource) -> None:
-        metadata = client.describe_key(KeyId=key.physical_id)["KeyMetadata"]
-        context.put(
-            key.logical_id, {"KeyMetadata": {f: metadata[f] for f in _METADATA if f in metadata}}
-        )
-        if not _can_rotate(metadata):
-            return
-        try:
-            status = client.get_key_rotation_status(KeyId=key.physical_id)
-        except Exception as exc:  # keep the metadata; only the rotation status is missing
-            context.gap(key.logical_id, GET_ROTATION, exc)
-            return
+    def read_rotation(key: Resource) -> None:
+        status = client.get_key_rotation_status(KeyId=key.physical_id)
         context.put(key.logical_id, {"KeyRotationEnabled": status.get("KeyRotationEnabled")})
 
     def read_policy(key: Resource) -> None:
         response = client.get_key_policy(KeyId=key.physical_id, PolicyName="default")
         context.put(key.logical_id, {"KeyPolicy": json.loads(response["Policy"])})
 
-    yield from each(keys, DESCRIBE_KEY, read_key)
+    yield from each([k for k in keys if _may_rotate(k)], GET_ROTATION, read_rotation)
     yield from each(_used_by_a_service(context, keys), GET_POLICY, read_policy)
 
 
-def _can_rotate(metadata: Mapping[str, Any]) -> bool:
-    return (
-        metadata.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
-        and metadata.get("KeyManager") == "CUSTOMER"
-        and metadata.get("Origin", "AWS_KMS") == "AWS_KMS"
+def _may_rotate(key: Resource) -> bool:
+    """False only when the template says the key cannot rotate (asymmetric, HMAC, imported or
+    external material); an unresolved KeySpec or Origin is asked."""
+    spec = key.prop("KeySpec", default="SYMMETRIC_DEFAULT")
+    origin = key.prop("Origin", default="AWS_KMS")
+    return (not isinstance(spec, str) or spec == "SYMMETRIC_DEFAULT") and (
+        not isinstance(origin, str) or origin == "AWS_KMS"
     )
 
 
@@ -81,7 +61,7 @@ def _used_by_a_service(context: LiveContext, keys: Sequence[Resource]) -> list[R
 COLLECTOR = Collector(
     service="kms",
     types=(KEY,),
-    actions=(DESCRIBE_KEY, GET_ROTATION, GET_POLICY),
+    actions=(GET_ROTATION, GET_POLICY),
     plan=_plan,
-    reads="KeyMetadata, KeyRotationEnabled, KeyPolicy",
+    reads="KeyRotationEnabled, KeyPolicy",
 )

@@ -4,7 +4,7 @@ Automatic rotation exists only for symmetric encryption keys (``KeySpec`` absent
 ``SYMMETRIC_DEFAULT``) whose key material KMS generated (``Origin`` absent or ``AWS_KMS``);
 asymmetric and HMAC keys, and keys with imported or external key material, cannot rotate
 automatically and are not applicable. ``EnableKeyRotation`` defaults to false.
-Live: ``KeyMetadata`` (``DescribeKey``) and ``KeyRotationEnabled`` (``GetKeyRotationStatus``)
+Live: ``KeyRotationEnabled`` (``GetKeyRotationStatus``; ``KeyMetadata`` when a collector read it)
 in ``resource.live``: the live status is judged, and rotation turned off or on outside
 CloudFormation is reported as drift; a key whose status could not be read is UNKNOWN.
 """
