@@ -413,7 +413,7 @@ def test_queue_and_topic_keep_their_settings_and_get_the_stack_tags(aws: None) -
     assert (topic["Attributes"]["KmsMasterKeyId"], topic["Tags"]) == (key_id, REQUIRED)
 
 
-def test_a_re_created_function_and_table_follow_a_later_update(aws: None) -> None:
+def test_an_update_reaches_re_created_resources_and_dates_the_stack(aws: None) -> None:
     def template(timeout: int) -> dict[str, Any]:
         return {
             "Resources": {
@@ -489,6 +489,17 @@ def test_a_re_created_function_and_table_follow_a_later_update(aws: None) -> Non
         StackName="worker", TemplateBody=json.dumps(template(60)), Capabilities=["CAPABILITY_IAM"]
     )
     assert _repair("worker") == 2
+    # moto's UpdateStack sets no LastUpdatedTime, the time an audit orders deployments by: it
+    # is the update's start, as in CloudFormation
+    cfn = _client("cloudformation")
+    started = next(
+        e["Timestamp"]
+        for e in cfn.describe_stack_events(StackName="worker")["StackEvents"]
+        if (e["ResourceType"], e["ResourceStatus"])
+        == ("AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS")
+    )
+    stack = cfn.describe_stacks(StackName="worker")["Stacks"][0]
+    assert stack["LastUpdatedTime"] == started > stack["CreationTime"]
     snapshot = _read("worker")
     worker = thaw(snapshot.resources["Worker"].live)
     assert (worker["Timeout"], worker["TracingConfig"]) == (60, {"Mode": "Active"})

@@ -30,7 +30,7 @@ CI_EXAMPLES = {
     "event": 2000,
     "template": 600,
     "template-file": 100,
-    "nesting-bound": 300,
+    "nesting-bound": 200,
     "alert": 200,
     "table": 30,
 }

@@ -11,7 +11,8 @@ run writes nothing). What moto 5.2 leaves out, and where it is repaired:
   ``ManagedPolicyArns`` not attached (here). An AWS managed policy attaches only when moto
   loads them (``MOTO_IAM_LOAD_MANAGED_POLICIES=true``); otherwise it is left out.
 - Tags: stack-level tags never propagated, and the ``Tags`` of SNS topics and Lambda functions
-  not applied (here, through the tagging API the tagging collector reads, and IAM for roles).
+  not applied (here, through the tagging API the tagging collector reads; IAM for roles, and
+  SQS TagQueue, since moto's TagResources does not tag queues).
 - KMS keys: ``KeyPolicy`` stored as a dict, which breaks moto's DescribeKey (emulator_repairs).
 - DynamoDB tables: ``PointInTimeRecoverySpecification`` ignored, ``SSESpecification.SSEEnabled``
   misread (emulator_repairs; the table is re-created for its encryption).
@@ -28,6 +29,9 @@ group's retention, KMS key rotation, the documents of ``AWS::IAM::Policy`` resou
 of tables, queues, log groups, buckets and roles. Not repairable: moto's Lambda has no
 ``DeadLetterConfig`` at all (the live configuration never shows one), and moto's
 CloudFormation fails on ``AWS::KMS::Key`` ``Tags``.
+
+``prepare_deletion`` runs before a stack is deleted: moto's CloudFormation would fail on the
+managed policies attached above.
 """
 
 from __future__ import annotations
