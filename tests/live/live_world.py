@@ -26,6 +26,22 @@ from stack_auditor.rule import Rule
 from stack_auditor.rules import CATALOG
 
 REGION = "us-east-1"
+# a role Lambda can assume, no policies: what most test stacks' functions need
+LAMBDA_ROLE: dict[str, Any] = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    },
+}
 ACCOUNT = "123456789012"  # moto's default account
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from live_world import ACCOUNT, REGION, LiveRead, client, deploy, outcomes, verdicts
+from live_world import ACCOUNT, LAMBDA_ROLE, REGION, LiveRead, client, deploy, outcomes, verdicts
 from moto import mock_aws
 from stack_auditor.collect import cloudwatch
 from stack_auditor.collect.clients import CallCounter, Clients
@@ -30,21 +30,7 @@ from stack_auditor.rules import CATALOG
 
 ALARM = "AWS::CloudWatch::Alarm"
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm")
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
+ROLE = LAMBDA_ROLE
 
 
 def function(name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from faults import refuse
-from live_world import REGION, client, deploy, live_snapshot, outcomes, verdicts
+from live_world import LAMBDA_ROLE, REGION, client, deploy, live_snapshot, outcomes, verdicts
 from moto import mock_aws
 from stack_auditor.collect import lambda_
 from stack_auditor.collect.clients import CallCounter, Clients
@@ -28,21 +28,7 @@ from stack_auditor.model import Outcome, StackSnapshot
 
 COLLECTORS = (lambda_.COLLECTOR,)
 CODE = "def handler(event, context):\n    return process(event)\n"
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
+ROLE = LAMBDA_ROLE
 ENVIRONMENT = {
     "QUEUE_URL": {"Ref": "Failed"},  # names a stack resource: kept
     "GREETING": "hello",  # read by no rule: its value is not kept

@@ -12,28 +12,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from live_world import REGION, client, deploy, live_snapshot, outcomes, verdicts
+from live_world import LAMBDA_ROLE, REGION, client, deploy, live_snapshot, outcomes, verdicts
 from moto import mock_aws
 from stack_auditor.collect import logs
 from stack_auditor.collect.clients import CallCounter, Clients
 from stack_auditor.model import Outcome
 from stack_auditor.rules import CATALOG
 
-ROLE = {
-    "Type": "AWS::IAM::Role",
-    "Properties": {
-        "AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    },
-}
+ROLE = LAMBDA_ROLE
 
 
 def function(**properties: Any) -> dict[str, Any]:
