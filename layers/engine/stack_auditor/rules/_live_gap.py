@@ -8,7 +8,12 @@ can be claimed from the template alone.
 
 from __future__ import annotations
 
-from stack_auditor.model import Gap, Resource, StackSnapshot
+from typing import TYPE_CHECKING
+
+from stack_auditor.model import Gap, Resource, StackSnapshot, Verdict
+
+if TYPE_CHECKING:
+    from stack_auditor.rule import RuleMeta
 
 
 def live_gap(snapshot: StackSnapshot, resource: Resource, *services: str) -> Gap | None:
@@ -19,3 +24,17 @@ def live_gap(snapshot: StackSnapshot, resource: Resource, *services: str) -> Gap
         if gap.scope == resource.logical_id and gap.what.split(":")[0] in services:
             return gap
     return None
+
+
+def unread(
+    meta: RuleMeta, resource: Resource, gap: Gap, path: str, noun: str, what: str
+) -> Verdict:
+    """UNKNOWN: the deployed ``noun`` ("topic", "table's backups") could not be read, and the
+    template alone cannot show ``what``."""
+    return meta.unknown(
+        resource,
+        f"{resource.logical_id} ({resource.type}) {path}: the deployed {noun} could not be read "
+        f"({gap.what}: {gap.reason}); the template alone cannot show {what}.",
+        path=path,
+        evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+    )

@@ -19,7 +19,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -75,13 +75,7 @@ def _live_uses_kms(table: Resource) -> Any:
 def _judge(snapshot: StackSnapshot, table: Resource) -> Verdict:
     live = _live_uses_kms(table)
     if live is NOT_READ and (gap := live_gap(snapshot, table, "dynamodb")):
-        return META.unknown(
-            table,
-            f"{table.logical_id} ({table.type}) {_PATH}: the deployed table could not be read "
-            f"({gap.what}: {gap.reason}); the template alone cannot show its encryption.",
-            path=_PATH,
-            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
-        )
+        return unread(META, table, gap, _PATH, "table", "its encryption")
     seen = observe(_uses_kms(table.prop("SSESpecification")), live)
     return judge(
         META,

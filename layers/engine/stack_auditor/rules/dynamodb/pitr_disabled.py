@@ -19,7 +19,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -76,13 +76,8 @@ def _judge_table(snapshot: StackSnapshot, table: Resource) -> Verdict:
     written = _enabled(table.prop("PointInTimeRecoverySpecification"))
     live = _live_enabled(table)
     if live is NOT_READ and (gap := live_gap(snapshot, table, "dynamodb")):
-        return META.unknown(
-            table,
-            f"{table.logical_id} ({table.type}) {_PATH}: the deployed table's backups could not "
-            f"be read ({gap.what}: {gap.reason}); the template alone cannot show whether "
-            "point-in-time recovery is on.",
-            path=_PATH,
-            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
+        return unread(
+            META, table, gap, _PATH, "table's backups", "whether point-in-time recovery is on"
         )
     seen = observe(written, live)
     return judge(

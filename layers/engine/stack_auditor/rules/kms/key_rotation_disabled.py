@@ -17,7 +17,7 @@ from typing import Any
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._observed import NOT_READ, as_bool, judge, observe
 
 META = RuleMeta(
@@ -69,13 +69,7 @@ def _judge(snapshot: StackSnapshot, key: Resource) -> Verdict:
     if key.live is not None and "KeyRotationEnabled" in key.live:
         live = key.live["KeyRotationEnabled"] is True
     elif gap := live_gap(snapshot, key, "kms"):
-        return META.unknown(
-            key,
-            f"{where} {_PATH}: the deployed key's rotation status could not be read "
-            f"({gap.what}: {gap.reason}); the template alone cannot show it.",
-            path=_PATH,
-            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
-        )
+        return unread(META, key, gap, _PATH, "key's rotation status", "it")
     written = as_bool(key.prop("EnableKeyRotation"))
     seen = observe(written if isinstance(written, Unresolved) else written is True, live)
     return judge(

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._observed import NOT_READ, judge, observe
 from stack_auditor.rules.logs.log_group_retention import described
 
@@ -48,13 +48,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         if described(group) and group.live is not None:
             live = group.live.get("kmsKeyId") or None
         elif gap := live_gap(snapshot, group, "logs"):
-            yield META.unknown(
-                group,
-                f"{group.logical_id} ({group.type}) {_PATH}: the deployed group could not be "
-                f"read ({gap.what}: {gap.reason}); the template alone cannot show its key.",
-                path=_PATH,
-                evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
-            )
+            yield unread(META, group, gap, _PATH, "group", "its key")
             continue
         seen = observe(group.prop("KmsKeyId") or None, live)
         yield judge(

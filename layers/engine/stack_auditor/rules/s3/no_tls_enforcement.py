@@ -22,7 +22,7 @@ from stack_auditor.config import AuditConfig
 from stack_auditor.model import Resource, Severity, Side, StackSnapshot, Unresolved, Verdict
 from stack_auditor.rule import Rule, RuleMeta
 from stack_auditor.rules._iam import Statement, covers_action, parse_document
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._snapshot_cache import per_snapshot
 from stack_auditor.rules.s3._bucket_identity import bucket_arns, covers, policy_names_bucket
 
@@ -204,13 +204,7 @@ def _judge(snapshot: StackSnapshot, bucket: Resource) -> Verdict:
     written = _written(snapshot, bucket)
     live = _deployed(bucket)
     if live is None and (gap := live_gap(snapshot, bucket, "s3")):
-        return META.unknown(
-            bucket,
-            f"{where}: the deployed bucket policy could not be read ({gap.what}: {gap.reason}); "
-            "the template alone cannot show whether plain HTTP is denied.",
-            path=_PATH,
-            evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
-        )
+        return unread(META, bucket, gap, _PATH, "bucket policy", "whether plain HTTP is denied")
     seen = live or written
     source = "resolved" if live is None else "live"
     evidence = seen.evidence(source)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from stack_auditor.config import AuditConfig
 from stack_auditor.model import Severity, Side, StackSnapshot, Verdict
 from stack_auditor.rule import Rule, RuleMeta
-from stack_auditor.rules._live_gap import live_gap
+from stack_auditor.rules._live_gap import live_gap, unread
 from stack_auditor.rules._observed import NOT_READ, judge, observe
 
 META = RuleMeta(
@@ -46,13 +46,7 @@ def check(snapshot: StackSnapshot, config: AuditConfig) -> Iterable[Verdict]:
         if topic.live is not None and "Attributes" in topic.live:
             live = (topic.live["Attributes"] or {}).get("KmsMasterKeyId") or None
         elif gap := live_gap(snapshot, topic, "sns"):
-            yield META.unknown(
-                topic,
-                f"{topic.logical_id} ({topic.type}) {_PATH}: the deployed topic could not be read "
-                f"({gap.what}: {gap.reason}); the template alone cannot show its encryption.",
-                path=_PATH,
-                evidence={"source": "live", "gap": f"{gap.what}: {gap.reason}"},
-            )
+            yield unread(META, topic, gap, _PATH, "topic", "its encryption")
             continue
         seen = observe(topic.prop("KmsMasterKeyId") or None, live)
         yield judge(
